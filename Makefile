@@ -1,0 +1,53 @@
+# The two entry points of the README: `make demo` and `make test`.
+# Both bootstrap everything they need: uv (if it is not on PATH) and the
+# locked dependencies into .venv, with the CLI at .venv/bin/envwake.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+VENV := $(CURDIR)/.venv
+ENVWAKE := $(VENV)/bin/envwake
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help demo test lint typecheck unit bench clean
+
+help:
+	@echo "make demo   run the envwake demo on the local stack"
+	@echo "make test   lint, type-check and run the whole test suite"
+	@echo "make bench  run the benchmarks (prints comparisons, asserts nothing)"
+
+$(CURDIR)/.tools/bin/uv:
+	@echo "uv not found on PATH; installing uv $(UV_VERSION) into .tools/"
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(ENVWAKE): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet
+	@touch $(ENVWAKE)
+
+demo: $(ENVWAKE)
+	$(VENV)/bin/python examples/01-manifest-edit/example.py
+
+lint: $(ENVWAKE)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: $(ENVWAKE)
+	$(VENV)/bin/mypy
+
+unit: $(ENVWAKE)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint typecheck unit
+
+bench: $(ENVWAKE)
+	$(VENV)/bin/python benchmarks/manifest_edit.py
+
+clean:
+	rm -rf $(VENV) $(CURDIR)/.tools .pytest_cache .mypy_cache .ruff_cache .hypothesis

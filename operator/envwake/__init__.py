@@ -1,0 +1,1 @@
+"""envwake: wake GitOps-managed development environments, and put them back to sleep."""
