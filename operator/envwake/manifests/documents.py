@@ -11,7 +11,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from envwake import errors
 
-__all__ = ["Document", "mapping_entries", "parse_documents", "select_document"]
+__all__ = ["Document", "iter_nodes", "mapping_entries", "parse_documents", "select_document"]
 
 
 @dataclass(frozen=True)
