@@ -23,8 +23,15 @@ help:
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "uv not found on PATH; installing uv $(UV_VERSION) into .tools/"
-	$(PYTHON) -m venv $(CURDIR)/.tools
-	$(CURDIR)/.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@# A venv when the interpreter can make one with pip; else pip's --target (Debian
+	@# ships python3 without ensurepip unless python3-venv is installed).
+	if $(PYTHON) -m venv $(CURDIR)/.tools 2>/dev/null; then \
+	  $(CURDIR)/.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"; \
+	else \
+	  rm -rf $(CURDIR)/.tools; \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(CURDIR)/.tools/lib "uv==$(UV_VERSION)"; \
+	  mkdir -p $(CURDIR)/.tools/bin; ln -sf $(CURDIR)/.tools/lib/bin/uv $(CURDIR)/.tools/bin/uv; \
+	fi
 
 $(ENVWAKE): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --quiet
