@@ -6,14 +6,15 @@ Each leaf carries a CamelCase ``reason`` that becomes the reason of a status con
 and of a Kubernetes event, so a person sees the same word everywhere::
 
     EnvwakeError
-    └── ManifestError                 a manifest cannot be edited as asked (permanent)
-        ├── ManifestNotFound          the file does not exist or cannot be read
-        ├── ManifestUnreadable        not UTF-8, or not valid YAML
-        ├── DocumentNotFound          no document matches the kind / name asked for
-        ├── DocumentAmbiguous         several documents match and nothing picks one
-        ├── FieldPathInvalid          the field path crosses a non-mapping, or ends on one
-        ├── FieldShared               the field sits in a node shared through a YAML alias
-        └── FieldValueInvalid         the value to write, or a value read, is not acceptable
+    ├── ManifestError                 a manifest cannot be edited as asked (permanent)
+    │   ├── ManifestNotFound          the file does not exist or cannot be read
+    │   ├── ManifestUnreadable        not UTF-8, or not valid YAML
+    │   ├── DocumentNotFound          no document matches the kind / name asked for
+    │   ├── DocumentAmbiguous         several documents match and nothing picks one
+    │   ├── FieldPathInvalid          the field path crosses a non-mapping, or ends on one
+    │   ├── FieldShared               the field sits in a node shared through a YAML alias
+    │   └── FieldValueInvalid         the value to write, or a value read, is not acceptable
+    └── WakeInvalid                   a wake asks for something impossible (stop before start)
 
 Messages name what is wrong and where (file, document, dotted path) and never carry a
 secret.
@@ -31,6 +32,7 @@ __all__ = [
     "ManifestError",
     "ManifestNotFound",
     "ManifestUnreadable",
+    "WakeInvalid",
 ]
 
 
@@ -72,3 +74,9 @@ class FieldShared(ManifestError):
 
 class FieldValueInvalid(ManifestError):
     reason = "FieldValueInvalid"
+
+
+class WakeInvalid(EnvwakeError):
+    """A wake asks for something impossible; it is rejected before any side effect."""
+
+    reason = "WakeInvalid"

@@ -1,0 +1,312 @@
+"""The environment config: which services, manifests, clusters and schedules make up one
+environment, and the time rules (schedule, calendar, reset slots, leads) it lives by.
+
+The ``services`` list keeps the original tool's format unchanged (``type: service`` and
+``type: rdscluster`` entries); a service may add ``replicas`` to override its cron
+trigger's ``desiredReplicas``. Everything around it has defaults (see config/README.md).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from pathlib import PurePosixPath
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from croniter import croniter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from envwake.model.durations import parse_duration
+
+__all__ = [
+    "CalendarSettings",
+    "DeploymentManifest",
+    "Entry",
+    "EnvironmentConfig",
+    "GitSettings",
+    "RdsClusterEntry",
+    "ResetSettings",
+    "ScaledObjectManifest",
+    "ScheduleSettings",
+    "ServiceEntry",
+    "ServiceManifests",
+    "is_dns_label",
+]
+
+MAX_REPLICAS = 2**31 - 1
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\Z")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
+_HH_MM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)\Z")
+_ACCOUNT = re.compile(r"\d{12}\Z")
+_ROLE = re.compile(r"[\w+=,.@/-]{1,512}\Z")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d\Z")
+_SCHEDULE_NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}\Z")
+_CLUSTER_ID = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,62}\Z")
+_EVENTBRIDGE_EXPRESSION = re.compile(
+    r"(cron\((?P<cron>[^)]*)\)|rate\(\d+ [a-z]+\)|at\([0-9T:-]+\))\Z"
+)
+
+
+def is_dns_label(name: str) -> bool:
+    """Whether ``name`` can name an environment (it ends up in branch and object names)."""
+    return bool(_DNS_LABEL.match(name))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=False
+    )
+
+
+def _cron(value: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a 5-field cron expression, as in KEDA's cron trigger")
+    if len(value.split()) != 5 or not croniter.is_valid(value):
+        raise ValueError(
+            f"{value!r} is not a 5-field cron expression (minute hour day month weekday)"
+        )
+    return value
+
+
+def _clock_time(value: object) -> time:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 readers turn 10:00 into 600 (sexagesimal); accept it only as minutes.
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    if not isinstance(value, str) or not (match := _HH_MM.match(value)):
+        raise ValueError(f"{value!r} is not a time of day like 10:00 (HH:MM, 24-hour)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration like 30m, 1h30m or 90s (write it quoted)")
+    return parse_duration(value)
+
+
+def _manifest_path(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a path relative to the repository root")
+    if "\\" in value or "\0" in value:
+        raise ValueError(f"{value!r}: use forward slashes, no control characters")
+    path = PurePosixPath(value)
+    if path.is_absolute():
+        raise ValueError(f"{value!r} is absolute; give a path relative to the repository root")
+    if ".." in path.parts:
+        raise ValueError(f"{value!r} leaves the repository ('..' is not allowed)")
+    if path.suffix not in (".yaml", ".yml"):
+        raise ValueError(f"{value!r} is not a YAML file (.yaml or .yml)")
+    return str(path)
+
+
+def _account_id(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"{value:012d}"  # YAML reads an unquoted ID as a number and drops leading 0s
+    if not isinstance(value, str) or not _ACCOUNT.match(value):
+        raise ValueError(f"{value!r} is not a 12-digit AWS account ID")
+    return value
+
+
+CronExpression = Annotated[str, BeforeValidator(_cron)]
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+ManifestPath = Annotated[str, BeforeValidator(_manifest_path)]
+AccountID = Annotated[str, BeforeValidator(_account_id)]
+
+
+class GitSettings(_Model):
+    repository: str
+    base_branch: str = "master"
+    checks: tuple[str, ...] | None = None  # None: the base branch's required checks
+    merge_method: Literal["merge", "squash", "rebase"] = "merge"
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not _REPOSITORY.match(value):
+            raise ValueError(f"{value!r} is not a GitHub repository like owner/name")
+        return value
+
+    @field_validator("base_branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        if not value or value.startswith(("-", "/")) or ".." in value or " " in value:
+            raise ValueError(f"{value!r} is not a valid branch name")
+        return value
+
+
+class ScheduleSettings(_Model):
+    start: CronExpression = "30 6 * * 1-5"
+    end: CronExpression = "0 0 * * 2-6"
+
+
+class CalendarSettings(_Model):
+    country: str = "JP"
+    holidays: tuple[date, ...] = ()
+    workdays: tuple[date, ...] = ()
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        try:  # cheaper than list_supported_countries(), which imports every country
+            holidays.country_holidays(value)
+        except (NotImplementedError, KeyError, AttributeError):
+            raise ValueError(
+                f"{value!r} is not a country code the holidays package knows (ISO 3166-1, like JP)"
+            ) from None
+        return value
+
+
+class ResetSettings(_Model):
+    business_day: ClockTime = time(10, 0)
+    non_business_day: ClockTime = time(22, 0)
+
+
+class ScaledObjectManifest(_Model):
+    path: ManifestPath
+    compact_seq_indent: bool | None = None  # accepted from the original tool; not needed
+
+
+class DeploymentManifest(_Model):
+    path: ManifestPath
+    timestamp_key_name: str | None = None
+
+    @field_validator("timestamp_key_name")
+    @classmethod
+    def _annotation_key(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(
+            r"([a-z0-9.-]+/)?[A-Za-z0-9][-A-Za-z0-9_.]*", value
+        ):
+            raise ValueError(f"{value!r} is not a valid annotation key")
+        return value
+
+
+class ServiceManifests(_Model):
+    scaled_object: ScaledObjectManifest
+    deployment: DeploymentManifest | None = None
+
+
+class ServiceEntry(_Model):
+    type: Literal["service"]
+    namespace: str
+    service_name: str
+    manifest: ServiceManifests
+    dependencies: tuple[str, ...] = ()
+    replicas: int | None = Field(default=None, ge=0, le=MAX_REPLICAS, strict=True)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.service_name}"
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError(f"{value!r} is not a Kubernetes namespace name")
+        return value
+
+    @field_validator("service_name")
+    @classmethod
+    def _service_name(cls, value: str) -> str:
+        if not _DNS_SUBDOMAIN.match(value):
+            raise ValueError(f"{value!r} is not a Kubernetes object name")
+        return value
+
+
+class RdsClusterEntry(_Model):
+    type: Literal["rdscluster"]
+    cluster_id: str = Field(alias="clusterID")
+    aws_account_id: AccountID | None = Field(default=None, alias="awsAccountID")
+    role: str | None = None
+    region: str | None = None
+    start_schedule_name: str
+    origin_start_time: str
+    stop_schedule_name: str
+    origin_stop_time: str
+    dependencies: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.cluster_id
+
+    @field_validator("cluster_id")
+    @classmethod
+    def _cluster_id(cls, value: str) -> str:
+        if not _CLUSTER_ID.match(value) or value.endswith("-") or "--" in value:
+            raise ValueError(f"{value!r} is not an Aurora DB cluster identifier")
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        if value is not None and not _ROLE.match(value):
+            raise ValueError(f"{value!r} is not an IAM role name")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region like ap-northeast-1")
+        return value
+
+    @field_validator("start_schedule_name", "stop_schedule_name")
+    @classmethod
+    def _schedule_name(cls, value: str) -> str:
+        if not _SCHEDULE_NAME.match(value):
+            raise ValueError(f"{value!r} is not an EventBridge Scheduler schedule name")
+        return value
+
+    @field_validator("origin_start_time", "origin_stop_time")
+    @classmethod
+    def _expression(cls, value: str) -> str:
+        match = _EVENTBRIDGE_EXPRESSION.match(value)
+        if not match or (match.group("cron") is not None and len(match.group("cron").split()) != 6):
+            raise ValueError(
+                f"{value!r} is not an EventBridge schedule expression like "
+                "cron(30 6 ? * MON-FRI *), rate(1 day) or at(2026-12-01T06:30:00)"
+            )
+        return value
+
+
+Entry = Annotated[ServiceEntry | RdsClusterEntry, Field(discriminator="type")]
+
+
+class EnvironmentConfig(_Model):
+    name: str | None = None
+    git: GitSettings
+    timezone: str = "Asia/Tokyo"
+    schedule: ScheduleSettings = ScheduleSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    reset: ResetSettings = ResetSettings()
+    start_lead: Duration = timedelta(0)
+    stop_lead: Duration = timedelta(minutes=30)
+    services: tuple[Entry, ...]
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not is_dns_label(value):
+            raise ValueError(f"{value!r} is not a valid environment name (a DNS label)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone like Asia/Tokyo") from None
+        return value
+
+    @field_validator("start_lead", "stop_lead")
+    @classmethod
+    def _lead(cls, value: timedelta) -> timedelta:
+        if value > timedelta(hours=12):
+            raise ValueError("a lead longer than 12h is not supported")
+        return value
