@@ -7,7 +7,8 @@ segment [a, b):
 - ``expand`` at a - stopLead when it is (the wake extends past the normal stop);
 - ``stop`` at b when b is not the start of a normal window (else a hand-over);
 - ``reset`` at the first reset slot at or after b, unless the next segment's action
-  comes before that slot: then the segments chain and the reset follows the last one.
+  is due before (or at) that slot: then the segments chain and the reset follows the
+  last one.
 
 Every instant here is in UTC (see windows.py for why); present them in the
 environment's time zone.
@@ -200,7 +201,9 @@ def plan_environment(rules: Rules, requests: Sequence[WakeRequest], *, now: date
         if not segment.hands_over and not (following and following.action_at <= segment.end):
             actions.append(Action(ActionKind.STOP, segment.end, index))
         reset_at = rules.next_reset_slot(segment.end, inclusive=True)
-        if following is None or following.action_at >= reset_at:
+        # A segment whose action is due at the slot or before it chains: resetting and
+        # waking again at the same instant would release it.
+        if following is None or following.action_at > reset_at:
             actions.append(Action(ActionKind.RESET, reset_at, index))
             chains.append(Chain(tuple(current), reset_at))
             current = []
