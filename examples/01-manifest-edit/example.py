@@ -142,6 +142,13 @@ def main() -> int:
         console.rule("git diff")
         console.print(Syntax(git(repo, "diff"), "diff", theme="ansi_dark", word_wrap=False))
 
+        console.rule("envwake plan: when these edits happen")
+        config = Path(__file__).parents[2] / "config"
+        now, saturday = "2026-11-26T10:00:00+09:00", "2026-11-28T10:00:00+09:00,"
+        timeline = envwake(
+            "plan", "dev", "--config-dir", str(config), "--now", now, "--wake", saturday
+        )
+        console.print(timeline, soft_wrap=True, markup=False)
         stats = numstat(repo)
         ours = sum(a + r for a, r in stats.values())
         bad = {
