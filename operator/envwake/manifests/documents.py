@@ -6,10 +6,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import ruamel.yaml
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from envwake import errors
+from envwake.model.problems import yaml_error_message
 
 __all__ = ["Document", "iter_nodes", "mapping_entries", "parse_documents", "select_document"]
 
@@ -50,13 +51,8 @@ def parse_documents(text: str, *, source: str) -> list[Document]:
                         name=_scalar_at(root, ("metadata", "name")),
                     )
                 )
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise errors.ManifestUnreadable(f"{source}: invalid YAML{where}: {problem}") from exc
     except YAMLError as exc:
-        raise errors.ManifestUnreadable(f"{source}: invalid YAML: {exc}") from exc
+        raise errors.ManifestUnreadable(f"{source}: {yaml_error_message(exc)}") from exc
     return documents
 
 

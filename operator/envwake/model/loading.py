@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import ruamel.yaml
 from pydantic import ValidationError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import YAMLError
 
 from envwake.model.environment import (
     EnvironmentConfig,
@@ -22,7 +22,7 @@ from envwake.model.environment import (
     ServiceEntry,
     is_dns_label,
 )
-from envwake.model.problems import Problem, from_validation_error
+from envwake.model.problems import Problem, from_validation_error, yaml_error_message
 
 __all__ = ["Environment", "InvalidEnvironment", "load_environment"]
 
@@ -61,12 +61,8 @@ def load_environment(text: str, *, source: str, default_name: str) -> Environmen
     """
     try:
         data = ruamel.yaml.YAML(typ="safe", pure=True).load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return [Problem(source, "", f"invalid YAML{where}: {exc.problem or exc.context}")]
     except YAMLError as exc:
-        return [Problem(source, "", f"invalid YAML: {exc}")]
+        return [Problem(source, "", yaml_error_message(exc))]
     if not isinstance(data, dict):
         return [Problem(source, "", "must be a mapping (an environment config)")]
     try:

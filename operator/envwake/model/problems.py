@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-__all__ = ["Problem", "format_location", "from_validation_error"]
+__all__ = ["Problem", "format_location", "from_validation_error", "yaml_error_message"]
 
 
 @dataclass(frozen=True, order=True)
@@ -55,3 +56,12 @@ def _message(detail: ErrorDetails) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     return message
+
+
+def yaml_error_message(error: YAMLError) -> str:
+    """``invalid YAML at line 3, column 7: <what the parser found>``."""
+    if isinstance(error, MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return f"invalid YAML{where}: {error.problem or error.context or 'unreadable'}"
+    return f"invalid YAML: {error}"
