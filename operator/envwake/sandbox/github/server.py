@@ -1,0 +1,143 @@
+"""Run the emulator on a loopback port in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from envwake.sandbox.github.api import API_URL, SERVICE, routes
+from envwake.sandbox.github.githttp import BYTES_SENT, git_routes
+from envwake.sandbox.github.service import GitHubService, HttpError
+from envwake.sandbox.github.state import State
+
+__all__ = ["GitHubEmulator", "ResponseRecord"]
+
+ResponseRecord = tuple[str, str, int, Any]  # method, route template, status, JSON body
+
+
+class GitHubEmulator:
+    """``with GitHubEmulator() as github: github.url ...``; set it up through ``service``."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        on_response: Callable[[ResponseRecord], None] | None = None,
+    ) -> None:
+        self._tmp = None if root else tempfile.TemporaryDirectory(prefix="envwake-github-")
+        self.root = root or Path(self._tmp.name)  # type: ignore[union-attr]
+        self.state = State(self.root)
+        self.service = GitHubService(self.state)
+        self.on_response = on_response
+        self.git_bytes_sent: list[int] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    @property
+    def requests(self) -> list[tuple[str, str, int]]:
+        return self.state.requests
+
+    def clone_url(self, full_name: str) -> str:
+        return f"{self.url}/{full_name}.git"
+
+    def __enter__(self) -> GitHubEmulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._serve())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="github-emulator", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the GitHub emulator did not start")
+
+    async def _serve(self) -> None:
+        app = web.Application(middlewares=[self._middleware], client_max_size=1024**3)
+        app[SERVICE] = self.service
+        app[BYTES_SENT] = self.git_bytes_sent
+        app.add_routes(routes() + git_routes())
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        app[API_URL] = self.url
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        loop = self._loop
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        assert self._thread is not None
+        self._thread.join(10)
+        loop.close()
+        self._loop = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        route = (
+            request.match_info.route.resource.canonical
+            if request.match_info.route.resource
+            else request.path
+        )
+        fault = self.service.fault_for(request.method, request.path)
+        try:
+            if fault is not None:
+                raise HttpError(fault.status, fault.message, dict(fault.headers))
+            response: web.StreamResponse = await handler(request)
+        except HttpError as error:
+            body: dict[str, Any] = {
+                "message": error.message,
+                "documentation_url": "https://docs.github.com/rest",
+            }
+            if error.errors:
+                body["errors"] = error.errors
+            response = web.json_response(body, status=error.status, headers=error.headers)
+        except web.HTTPException as error:
+            response = web.json_response({"message": error.reason}, status=error.status)
+        with self.state.lock:
+            self.state.requests.append((request.method, request.path, response.status))
+        if (
+            self.on_response is not None
+            and isinstance(response, web.Response)
+            and response.content_type == "application/json"
+        ):
+            assert response.text is not None
+            self.on_response(
+                (request.method.lower(), route, response.status, json.loads(response.text))
+            )
+        return response

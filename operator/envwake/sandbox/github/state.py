@@ -1,0 +1,162 @@
+"""What the emulator knows: apps, installations, tokens, repositories, pull requests,
+checks, CI jobs and faults. Guarded by one lock; every handler works on it."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from envwake.sandbox.github.gitstore import GitStore
+
+__all__ = [
+    "App",
+    "CheckRun",
+    "CiJob",
+    "CommitStatus",
+    "Fault",
+    "Installation",
+    "PullRequest",
+    "Repository",
+    "State",
+    "Token",
+]
+
+
+@dataclass
+class App:
+    id: int
+    slug: str
+    public_key_pem: bytes
+
+
+@dataclass
+class Installation:
+    id: int
+    app_id: int
+    account: str
+    repositories: set[str]  # full names
+
+
+@dataclass
+class Token:
+    value: str
+    installation_id: int
+    repositories: set[str]
+    permissions: dict[str, str]
+    expires_at: datetime
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class CiJob:
+    """One CI job run on every new head: as a check run or as a commit status."""
+
+    name: str
+    outcome: Literal["success", "failure", "hang"] = "success"
+    seconds: float = 30.0
+    kind: Literal["check_run", "status"] = "check_run"
+
+
+@dataclass
+class CheckRun:
+    id: int
+    head_sha: str
+    name: str
+    status: str
+    conclusion: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    due: datetime | None  # when the simulated CI finishes it; None: never
+
+
+@dataclass
+class CommitStatus:
+    id: int
+    sha: str
+    context: str
+    state: str
+    target_url: str | None
+    description: str | None
+    created_at: datetime
+    due: datetime | None = None
+    final_state: str | None = None
+
+
+@dataclass
+class PullRequest:
+    number: int
+    id: int
+    title: str
+    body: str | None
+    head: str  # branch name
+    head_sha: str
+    base: str
+    user: str
+    created_at: datetime
+    updated_at: datetime
+    state: Literal["open", "closed"] = "open"
+    merged: bool = False
+    merged_at: datetime | None = None
+    merge_commit_sha: str | None = None
+    closed_at: datetime | None = None
+    mergeable_computed_for: tuple[str, str] | None = None  # (base sha, head sha)
+    queued: bool = False
+    comments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Repository:
+    owner: str
+    name: str
+    id: int
+    store: GitStore
+    default_branch: str
+    required_checks: list[str] = field(default_factory=list)
+    merge_queue: bool = False
+    ci: list[CiJob] = field(default_factory=list)
+    pulls: dict[int, PullRequest] = field(default_factory=dict)
+    check_runs: list[CheckRun] = field(default_factory=list)
+    statuses: list[CommitStatus] = field(default_factory=list)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass
+class Fault:
+    """Answer matching requests with ``status`` (and headers) instead of handling them."""
+
+    method: str  # "GET", "PUT", ... or "*"
+    path: str  # a regular expression matched against the request path
+    status: int
+    times: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+    message: str = "Server Error"
+
+
+class State:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.lock = threading.RLock()
+        self.apps: dict[int, App] = {}
+        self.installations: dict[int, Installation] = {}
+        self.tokens: dict[str, Token] = {}
+        self.repositories: dict[str, Repository] = {}
+        self.faults: list[Fault] = []
+        self.ids = itertools.count(1000)
+        self.clock_offset = timedelta(0)
+        self.frozen_at: datetime | None = None
+        self.requests: list[tuple[str, str, int]] = []  # method, path, status
+
+    def now(self) -> datetime:
+        """The emulator's clock: real time, or frozen and moved by ``advance``."""
+        base = self.frozen_at or datetime.now(UTC)
+        return (base + self.clock_offset).replace(microsecond=0)
+
+    def next_id(self) -> int:
+        return next(self.ids)
