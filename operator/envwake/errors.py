@@ -14,7 +14,20 @@ and of a Kubernetes event, so a person sees the same word everywhere::
     │   ├── FieldPathInvalid          the field path crosses a non-mapping, or ends on one
     │   ├── FieldShared               the field sits in a node shared through a YAML alias
     │   └── FieldValueInvalid         the value to write, or a value read, is not acceptable
-    └── WakeInvalid                   a wake asks for something impossible (stop before start)
+    ├── WakeInvalid                   a wake asks for something impossible (stop before start)
+    └── GitOpsError                   changing the Flux repository did not succeed
+        ├── CredentialsInvalid        the GitHub App id, installation id or key is missing/bad
+        ├── GitHubAuthFailed          GitHub refused the App's credentials, even fresh ones
+        ├── GitHubRateLimited         rate limited for longer than we wait (retry_after) [T]
+        ├── GitHubUnavailable         GitHub kept answering 5xx [T]
+        ├── GitFailed                 a git command (clone, fetch, push) failed [T]
+        ├── ChecksFailed              a gating check failed; the pull request was closed
+        ├── ChecksTimedOut            gating checks did not finish in time [T]
+        ├── MergeBlocked              not mergeable after regenerating; or not ours to merge
+        └── PullRequestClosed         someone closed our pull request without merging it
+
+[T] marks transient errors (``transient = True``): the reconciler retries them later;
+the others stop the work and are reported until something changes.
 
 Messages name what is wrong and where (file, document, dotted path) and never carry a
 secret.
@@ -23,15 +36,25 @@ secret.
 from __future__ import annotations
 
 __all__ = [
+    "ChecksFailed",
+    "ChecksTimedOut",
+    "CredentialsInvalid",
     "DocumentAmbiguous",
     "DocumentNotFound",
     "EnvwakeError",
     "FieldPathInvalid",
     "FieldShared",
     "FieldValueInvalid",
+    "GitFailed",
+    "GitHubAuthFailed",
+    "GitHubRateLimited",
+    "GitHubUnavailable",
+    "GitOpsError",
     "ManifestError",
     "ManifestNotFound",
     "ManifestUnreadable",
+    "MergeBlocked",
+    "PullRequestClosed",
     "WakeInvalid",
 ]
 
@@ -40,6 +63,7 @@ class EnvwakeError(Exception):
     """Base of every error envwake raises on purpose."""
 
     reason: str = "Error"
+    transient: bool = False
 
 
 class ManifestError(EnvwakeError):
@@ -80,3 +104,62 @@ class WakeInvalid(EnvwakeError):
     """A wake asks for something impossible; it is rejected before any side effect."""
 
     reason = "WakeInvalid"
+
+
+class GitOpsError(EnvwakeError):
+    """Changing the Flux repository did not succeed."""
+
+    reason = "GitOpsFailed"
+
+
+class CredentialsInvalid(GitOpsError):
+    reason = "CredentialsInvalid"
+
+
+class GitHubAuthFailed(GitOpsError):
+    reason = "GitHubAuthFailed"
+
+
+class GitHubRateLimited(GitOpsError):
+    reason = "GitHubRateLimited"
+    transient = True
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class GitHubUnavailable(GitOpsError):
+    reason = "GitHubUnavailable"
+    transient = True
+
+
+class GitFailed(GitOpsError):
+    reason = "GitFailed"
+    transient = True
+
+
+class ChecksFailed(GitOpsError):
+    reason = "ChecksFailed"
+
+    def __init__(self, message: str, *, check: str, url: str | None) -> None:
+        super().__init__(message)
+        self.check = check
+        self.url = url
+
+
+class ChecksTimedOut(GitOpsError):
+    reason = "ChecksTimedOut"
+    transient = True
+
+    def __init__(self, message: str, *, checks: list[str]) -> None:
+        super().__init__(message)
+        self.checks = checks
+
+
+class MergeBlocked(GitOpsError):
+    reason = "MergeBlocked"
+
+
+class PullRequestClosed(GitOpsError):
+    reason = "PullRequestClosed"

@@ -68,8 +68,11 @@ def main(spec_path: str) -> None:
         refs(node, pending)
     subset = {
         "openapi": spec["openapi"],
-        "info": {"title": spec["info"]["title"], "version": spec["info"]["version"],
-                 "x-envwake-source": SOURCE},  # fmt: skip
+        "info": {
+            "title": spec["info"]["title"],
+            "version": spec["info"]["version"],
+            "x-envwake-source": SOURCE,
+        },  # fmt: skip
         "paths": paths,
         "components": components,
     }

@@ -16,7 +16,7 @@ __all__ = ["routes"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVICE = web.AppKey("service", GitHubService)
-API_URL = web.AppKey("api_url", str)
+API_URL = web.AppKey("api_url", list)  # [url]: known only once the port is bound
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -28,7 +28,7 @@ def _service(request: web.Request) -> GitHubService:
 
 
 def _api(request: web.Request) -> str:
-    return request.app[API_URL]
+    return str(request.app[API_URL][0])
 
 
 def _token(request: web.Request) -> Token:

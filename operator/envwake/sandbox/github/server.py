@@ -82,14 +82,14 @@ class GitHubEmulator:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024**3)
         app[SERVICE] = self.service
         app[BYTES_SENT] = self.git_bytes_sent
+        app[API_URL] = url = [""]
         app.add_routes(routes() + git_routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-        app[API_URL] = self.url
+        self.url = url[0] = f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:
         if self._loop is None:

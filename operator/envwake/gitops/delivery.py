@@ -1,0 +1,228 @@
+"""Deliver a change set to the base branch: one commit, one pull request, merged only
+when it is safe, and never twice.
+
+1. A merged pull request for the change's branch means it is done. An open one is
+   adopted.
+2. Clone the base (blobless, depth 1, sparse), apply the edits. Nothing changed: no
+   commit, branch or pull request (an adopted one is closed as no longer needed).
+3. Push the commit to the deterministic branch with ``--force-with-lease`` (skipped
+   when the branch already holds the same change), open the pull request if needed.
+4. Merge only when the head is the commit we pushed, every gating check (check runs
+   AND commit statuses) is success/neutral/skipped, and GitHub says ``mergeable``;
+   merge with the head-SHA guard, or enqueue where a merge queue is required.
+5. Confirm ``merged``, record the merge commit, delete the branch.
+
+A failed check closes the pull request with a comment naming it; a base that moved
+into a conflict, or a head someone else changed, regenerates the commit from the new
+base (bounded); checks that never finish time out, named.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from envwake import errors
+from envwake.gitops.changes import ChangeSet
+from envwake.gitops.github import GitHubSession, MergeRefused, Pull
+from envwake.gitops.workingcopy import WorkingCopy
+from envwake.manifests import FieldEdit
+from envwake.model.environment import GitSettings
+
+__all__ = ["Delivery", "Timing", "deliver"]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long to wait for what; ``sleep`` and ``monotonic`` are injectable for tests."""
+
+    check_timeout: float = 30 * 60
+    poll: float = 10.0
+    mergeable_poll: float = 2.0
+    regenerations: int = 3
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: Literal["merged", "unchanged"]
+    branch: str
+    pull: Pull | None = None
+    merge_sha: str | None = None
+    changes: tuple[FieldEdit, ...] = ()
+    regenerations: int = 0
+
+
+class _Regenerate(Exception):
+    """The pushed commit cannot be merged as it is: build it again from the new base."""
+
+
+def deliver(
+    change: ChangeSet,
+    *,
+    session: GitHubSession,
+    git: GitSettings,
+    clone_url: str,
+    workdir: Path,
+    timing: Timing | None = None,
+) -> Delivery:
+    timing = timing or Timing()
+    base = git.base_branch
+    pulls = session.find_pulls(change.branch, base)
+    done = next((p for p in pulls if p.merged), None)
+    if done is not None:
+        session.delete_branch(change.branch)
+        return Delivery("merged", change.branch, done, done.merge_commit_sha)
+    adopted = next((p for p in pulls if p.state == "open"), None)
+
+    required, merge_queue = session.branch_rules(base)
+    gating = list(git.checks) if git.checks is not None else required
+
+    for regeneration in range(timing.regenerations + 1):
+        with tempfile.TemporaryDirectory(dir=workdir, prefix="envwake-") as scratch:
+            copy = WorkingCopy.clone(
+                url=clone_url,
+                branch=base,
+                paths=change.paths,
+                token=session.token,
+                directory=Path(scratch) / "repo",
+            )
+            changes = _apply(change, copy)
+            if not any(c.changed for c in changes):
+                if adopted is not None:
+                    session.close(
+                        adopted.number,
+                        comment="envwake: the base branch already holds "
+                        "these values; nothing to merge.",
+                    )
+                    session.delete_branch(change.branch)
+                return Delivery("unchanged", change.branch, changes=tuple(changes))
+            local = copy.commit(change.commit_message(changes), change.paths)
+            remote = copy.remote_branch(change.branch)
+            if remote is not None and copy.same_change(remote, local):
+                head = remote
+            else:
+                copy.push(change.branch, lease=remote)
+                head = local
+
+        pull = adopted or session.create_pull(
+            branch=change.branch, base=base, title=change.title, body=change.body(changes)
+        )
+        try:
+            merged = _gate_and_merge(session, pull, head, gating, merge_queue, git, timing, change)
+        except _Regenerate:
+            adopted = session.get_pull(pull.number)
+            continue
+        session.delete_branch(change.branch)
+        return Delivery(
+            "merged", change.branch, merged, merged.merge_commit_sha, tuple(changes), regeneration
+        )
+    raise errors.MergeBlocked(
+        f"{change.branch}: still not mergeable after {timing.regenerations} regenerations "
+        "from a moving base branch"
+    )
+
+
+def _apply(change: ChangeSet, copy: WorkingCopy) -> list[FieldEdit]:
+    texts: dict[str, str] = {}
+    results = []
+    for edit in change.edits:
+        if edit.path not in texts:
+            text = copy.read(edit.path)
+            if text is None:
+                raise errors.ManifestNotFound(f"{edit.path}: no such file on the base branch")
+            texts[edit.path] = text
+        result = edit.apply(texts[edit.path])
+        texts[edit.path] = result.text
+        results.append(result)
+    for path, text in texts.items():
+        copy.write(path, text)
+    return results
+
+
+def _gate_and_merge(
+    session: GitHubSession,
+    pull: Pull,
+    head: str,
+    gating: list[str],
+    merge_queue: bool,
+    git: GitSettings,
+    timing: Timing,
+    change: ChangeSet,
+) -> Pull:
+    deadline = timing.monotonic() + timing.check_timeout
+    enqueued = False
+    while True:
+        current = session.get_pull(pull.number)
+        if current.merged:
+            return current
+        if current.state != "open":
+            raise errors.PullRequestClosed(
+                f"pull request #{pull.number} ({current.url}) was closed without being merged"
+            )
+        if current.head_sha != head:
+            raise _Regenerate  # someone pushed to our branch: never merge what is not ours
+
+        checks = session.checks(head, gating)
+        failed = next((c for c in checks if c.state == "failure"), None)
+        if failed is not None:
+            where = f" ({failed.url})" if failed.url else ""
+            session.close(
+                pull.number,
+                comment=f"envwake: check `{failed.name}` failed{where}; nothing was merged. "
+                f"The {change.action} of {change.environment} is reported as failed.",
+            )
+            session.delete_branch(change.branch)
+            raise errors.ChecksFailed(
+                f"check {failed.name} failed on pull request #{pull.number}{where}",
+                check=failed.name,
+                url=failed.url,
+            )
+        waiting = [c.name for c in checks if c.state in ("pending", "missing")]
+        if waiting or current.mergeable is None:
+            if timing.monotonic() >= deadline:
+                names = waiting or ["mergeability"]
+                raise errors.ChecksTimedOut(
+                    f"pull request #{pull.number}: {', '.join(names)} did not finish within "
+                    f"{timing.check_timeout:.0f}s",
+                    checks=names,
+                )
+            timing.sleep(timing.poll if waiting else timing.mergeable_poll)
+            continue
+        if current.mergeable is False:
+            raise _Regenerate  # the base moved into a conflict
+
+        if merge_queue:
+            if not enqueued:
+                session.enqueue(current)
+                enqueued = True
+            timing.sleep(timing.poll)
+            continue
+        try:
+            session.merge(pull.number, sha=head, method=git.merge_method)
+        except MergeRefused as refused:
+            if refused.status == 409:
+                raise _Regenerate from None
+            message = refused.message.lower()
+            if "merge queue" in message:
+                merge_queue = True
+                continue
+            if "expected" in message:  # a required check GitHub knows of has not reported
+                timing.sleep(timing.poll)
+                continue
+            if "not mergeable" in message:
+                raise _Regenerate from None
+            raise errors.MergeBlocked(
+                f"GitHub refused to merge pull request #{pull.number}: {refused.message}"
+            ) from None
+        confirmed = session.get_pull(pull.number)
+        if not confirmed.merged:
+            raise errors.MergeBlocked(
+                f"pull request #{pull.number} reports not merged after merging"
+            )
+        return confirmed
