@@ -59,7 +59,8 @@ def violations(method: str, route: str, status: int, body: Any) -> list[str]:
     schema = {**content["schema"], "components": SPEC["components"]}
     schema = json.loads(json.dumps(schema).replace('"#/components/', '"spec#/components/'))
     validator = OAS30Validator(schema, registry=REGISTRY)
+    where = f"{method.upper()} {route} {status}"
     return [
-        f"{method.upper()} {route} {status}: {'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+        f"{where}: {'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
         for e in validator.iter_errors(body)
     ]

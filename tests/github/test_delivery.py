@@ -3,11 +3,7 @@ merges, simulated CI, and every failure path."""
 
 from __future__ import annotations
 
-import pytest
-
-from envwake import errors
 from envwake.gitops import ChangeSet, Edit, deliver
-from envwake.sandbox.github import CiJob, Fault
 
 from .conftest import REPO, Flux, assert_no_secret, count, pr_texts, settings
 
@@ -49,7 +45,8 @@ def test_change_set_is_merged_as_one_commit(flux):
     assert delivery.status == "merged"
     assert delivery.branch.startswith("envwake/dev/start-")
     (pr,) = flux.repo.pulls.values()
-    assert pr.merged and pr.merge_commit_sha == delivery.merge_sha == flux.repo.store.ref("master")
+    assert pr.merged
+    assert pr.merge_commit_sha == delivery.merge_sha == flux.repo.store.ref("master")
     assert flux.repo.store.git("rev-parse", f"{delivery.merge_sha}^1") == before
     changed = flux.repo.store.git("diff", "--name-only", before, delivery.merge_sha).split()
     assert sorted(changed) == sorted(e.path for e in WAKE.edits)

@@ -72,7 +72,7 @@ def main(spec_path: str) -> None:
             "title": spec["info"]["title"],
             "version": spec["info"]["version"],
             "x-envwake-source": SOURCE,
-        },  # fmt: skip
+        },
         "paths": paths,
         "components": components,
     }
