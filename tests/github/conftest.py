@@ -88,7 +88,8 @@ def github():
     problems: list[str] = []
 
     def check(record):
-        problems.extend(violations(*record))
+        if not record.injected:
+            problems.extend(violations(record.method, record.route, record.status, record.body))
 
     with GitHubEmulator(on_response=check) as emulator:
         emulator.service.freeze_clock()

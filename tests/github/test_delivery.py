@@ -3,7 +3,13 @@ merges, simulated CI, and every failure path."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
+from envwake import errors
 from envwake.gitops import ChangeSet, Edit, deliver
+from envwake.sandbox.github import CiJob, Fault
 
 from .conftest import REPO, Flux, assert_no_secret, count, pr_texts, settings
 
@@ -102,3 +108,240 @@ def test_values_already_in_place_make_no_commit_branch_or_pull_request(flux):
     assert delivery.pull is None
     assert flux.repo.pulls == {}
     assert flux.repo.store.refs() == {"master": before}
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+def test_failed_check_closes_the_pull_request_and_names_the_check(flux):
+    flux.repo.ci = [CiJob("build", outcome="failure", seconds=30)]
+    before = flux.repo.store.ref("master")
+    with pytest.raises(errors.ChecksFailed) as failed:
+        run(flux)
+    assert failed.value.check == "build"
+    assert "/runs/" in (failed.value.url or "")
+    assert "check build failed on pull request #1" in str(failed.value)
+    (pr,) = flux.repo.pulls.values()
+    assert pr.state == "closed"
+    assert not pr.merged
+    assert "check `build` failed" in pr.comments[0]
+    assert flux.repo.store.ref("master") == before  # nothing merged
+    assert flux.repo.store.refs().keys() == {"master"}
+    assert all(token.revoked for token in flux.github.state.tokens.values())
+
+
+def test_commit_statuses_gate_too(flux):
+    flux.repo.required_checks = ["build", "lint"]
+    flux.repo.ci = [
+        CiJob("build", seconds=10),
+        CiJob("lint", outcome="failure", seconds=90, kind="status"),
+    ]
+    with pytest.raises(errors.ChecksFailed) as failed:
+        run(flux)
+    assert failed.value.check == "lint"
+    assert failed.value.url.startswith("https://ci.example.com/")
+
+
+def test_green_check_run_waits_for_a_pending_status(flux):
+    flux.repo.required_checks = ["build", "lint"]
+    flux.repo.ci = [CiJob("build", seconds=10), CiJob("lint", seconds=300, kind="status")]
+    delivery = run(flux)
+    assert delivery.status == "merged"
+    assert flux.time.now >= 300
+
+
+def test_configured_checks_override_the_required_ones(flux):
+    flux.repo.ci = [CiJob("build", seconds=10), CiJob("e2e", outcome="failure", seconds=20)]
+    with pytest.raises(errors.ChecksFailed) as failed:
+        run(flux, git=settings(checks=["build", "e2e"]))
+    assert failed.value.check == "e2e"
+
+
+def test_checks_that_never_finish_time_out_naming_them(flux):
+    flux.repo.ci = [CiJob("build", outcome="hang")]
+    with pytest.raises(errors.ChecksTimedOut) as timed_out:
+        run(flux, timing=flux.timing(check_timeout=600))
+    assert timed_out.value.checks == ["build"]
+    assert timed_out.value.transient
+    assert "build did not finish within 600s" in str(timed_out.value)
+    (pr,) = flux.repo.pulls.values()
+    assert pr.state == "open"  # left for the next attempt to adopt
+
+
+def test_after_a_restart_the_open_pull_request_is_adopted(flux):
+    flux.repo.ci = [CiJob("build", outcome="hang")]
+    with pytest.raises(errors.ChecksTimedOut):
+        run(flux, timing=flux.timing(check_timeout=60))
+    pushes = count(flux, "POST", r"git-receive-pack")
+    flux.repo.ci = [CiJob("build", seconds=10)]
+    # CI reports on the same head (a re-run), then envwake runs again.
+    (pr,) = flux.repo.pulls.values()
+    flux.github.service.start_ci(flux.repo, pr.head_sha)
+    delivery = run(flux)
+    assert delivery.status == "merged"
+    assert delivery.pull.number == pr.number
+    assert len(flux.repo.pulls) == 1
+    assert count(flux, "POST", r"git-receive-pack") == pushes  # same change: not pushed again
+
+
+# -- the base moves, the head is not ours --------------------------------------------------------
+
+
+def conflicting_base(flux):
+    path = "apps/shop/api/scaledobject.yaml"
+    text = (
+        flux.base_file(path)
+        .replace("maxReplicaCount: 10", "maxReplicaCount: 12")
+        .replace("minReplicaCount: 0", "minReplicaCount: 1")
+    )
+    return path, text
+
+
+def test_base_moving_into_a_conflict_regenerates_the_commit(flux):
+    path, text = conflicting_base(flux)
+
+    def move_base_once():
+        flux.time.on_sleep.clear()
+        flux.github.service.push_to_base(REPO, {path: text}, "someone edits api")
+
+    flux.time.on_sleep.append(move_base_once)
+    delivery = run(flux)
+    assert delivery.status == "merged"
+    assert delivery.regenerations == 1
+    merged = flux.base_file(path)
+    assert "maxReplicaCount: 12" in merged  # their change kept
+    assert "minReplicaCount: 2" in merged  # ours applied on top
+    assert len(flux.repo.pulls) == 1
+
+
+def test_base_that_keeps_moving_is_reported(flux):
+    path = "apps/shop/api/scaledobject.yaml"
+    heads_seen: set[str] = set()
+
+    def move_base_under_each_new_head():
+        heads = {pr.head_sha for pr in flux.repo.pulls.values() if pr.state == "open"}
+        if heads and not heads <= heads_seen:
+            heads_seen.update(heads)
+            text = re.sub(
+                r"minReplicaCount: \d+",
+                f"minReplicaCount: {10 + len(heads_seen)}",
+                flux.base_file(path),
+            )
+            flux.github.service.push_to_base(REPO, {path: text}, "someone else, again")
+
+    flux.time.on_sleep.append(move_base_under_each_new_head)
+    with pytest.raises(errors.MergeBlocked, match="after 2 regenerations"):
+        run(flux, timing=flux.timing(regenerations=2))
+    assert len(flux.repo.pulls) == 1
+
+
+def test_head_pushed_by_someone_else_is_never_merged(flux):
+    branch = WAKE.branch
+    path = "apps/shop/api/scaledobject.yaml"
+
+    def push_to_our_branch_once():
+        if flux.repo.store.ref(branch):
+            flux.time.on_sleep.clear()
+            flux.repo.store.commit_files(branch, {path: "kind: Nope\n"}, "not envwake")
+            flux.github.service.after_push(flux.repo, {**flux.repo.store.refs(), branch: "x"})
+
+    flux.time.on_sleep.append(push_to_our_branch_once)
+    delivery = run(flux)
+    assert delivery.regenerations == 1
+    assert "kind: ScaledObject" in flux.base_file(path)  # their commit was replaced, not merged
+
+
+def test_merge_queue_enqueues_instead_of_merging(flux):
+    flux.repo.merge_queue = True
+    delivery = run(flux)
+    assert delivery.status == "merged"
+    assert count(flux, "POST", r"^/graphql$") == 1
+    assert count(flux, "PUT", r"/merge$") == 0
+
+
+@pytest.mark.parametrize("method", ["merge", "squash", "rebase"])
+def test_merge_methods(flux, method):
+    delivery = run(flux, git=settings(mergeMethod=method))
+    parents = flux.repo.store.git("log", "-1", "--format=%P", delivery.merge_sha).split()
+    assert len(parents) == (2 if method == "merge" else 1)
+    assert "minReplicaCount: 2" in flux.base_file("apps/shop/web/scaledobject.yaml")
+
+
+# -- GitHub faults -------------------------------------------------------------------------------
+
+
+def test_5xx_burst_is_retried_and_opens_one_pull_request(flux):
+    flux.github.service.inject(Fault("POST", r"/pulls$", 502, times=2))
+    flux.github.service.inject(Fault("GET", r"/pulls/\d+$", 503, times=1))
+    flux.github.service.inject(Fault("PUT", r"/merge$", 500, times=1))
+    delivery = run(flux)
+    assert delivery.status == "merged"
+    assert len(flux.repo.pulls) == 1
+
+
+def test_5xx_that_persists_is_reported_as_unavailable(flux):
+    flux.github.service.inject(Fault("GET", r"/pulls$", 502, times=10))
+    with pytest.raises(errors.GitHubUnavailable, match="502 4 times"):
+        run(flux)
+    assert all(token.revoked for token in flux.github.state.tokens.values())
+
+
+def test_secondary_rate_limit_honours_retry_after(flux):
+    flux.github.service.inject(
+        Fault(
+            "POST",
+            r"/pulls$",
+            403,
+            headers={"Retry-After": "7"},
+            message="You have exceeded a secondary rate limit.",
+        )
+    )
+    delivery = run(flux)
+    assert delivery.status == "merged"
+    assert 7.0 in flux.time.slept
+
+
+def test_429_with_a_long_retry_after_is_handed_back(flux):
+    flux.github.service.inject(Fault("GET", r"/pulls$", 429, headers={"Retry-After": "3600"}))
+    with pytest.raises(errors.GitHubRateLimited) as limited:
+        run(flux)
+    assert limited.value.retry_after == 3600
+    assert limited.value.transient
+
+
+def test_exhausted_primary_limit_waits_for_the_reset(flux):
+    reset = 1_900_000_030
+    flux.github.service.inject(
+        Fault(
+            "GET",
+            r"/rules/branches/",
+            403,
+            message="API rate limit exceeded for installation.",
+            headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+        )
+    )
+    session = flux.session(wall_clock=lambda: reset - 30.0)
+    delivery = run(flux, session=session)
+    assert delivery.status == "merged"
+    assert 31.0 in flux.time.slept
+
+
+def test_401_gets_one_fresh_token(flux):
+    flux.github.service.inject(Fault("GET", r"/pulls$", 401, message="Bad credentials"))
+    assert run(flux).status == "merged"
+    assert len(flux.github.state.tokens) == 2
+    assert all(token.revoked for token in flux.github.state.tokens.values())
+
+
+def test_401_twice_fails_clearly(flux):
+    flux.github.service.inject(Fault("GET", r"/pulls$", 401, message="Bad credentials", times=2))
+    with pytest.raises(errors.GitHubAuthFailed, match="refused a fresh installation token"):
+        run(flux)
+
+
+def test_missing_manifest_is_reported_before_anything_is_pushed(flux):
+    change = ChangeSet("dev", "start", (Edit("apps/nope/scaledobject.yaml", "min-replicas", 1),))
+    with pytest.raises(errors.ManifestNotFound, match=r"apps/nope/scaledobject\.yaml"):
+        run(flux, change)
+    assert flux.repo.pulls == {}
+    assert count(flux, "POST", r"git-receive-pack") == 0

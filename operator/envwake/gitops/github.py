@@ -172,7 +172,7 @@ class GitHubSession:
             seconds_between_writes=self._between_writes,
         )
 
-    def revoke(self) -> None:
+    def revoke(self, *, best_effort: bool = False) -> None:
         """Revoke the token (``DELETE /installation/token``); safe to call twice."""
         if self._github is None:
             return
@@ -181,7 +181,7 @@ class GitHubSession:
             self.requests_made += 1
             github.requester.requestJsonAndCheck("DELETE", "/installation/token")
         except GithubException as exc:
-            if exc.status != 401:  # already dead is fine
+            if exc.status != 401 and not best_effort:  # already dead is fine
                 raise errors.GitHubUnavailable(
                     f"could not revoke the installation token ({exc.status}); "
                     "it expires within an hour"
@@ -209,6 +209,7 @@ class GitHubSession:
                         f"GitHub refused a fresh installation token while {what}"
                     ) from None
                 refreshed = True
+                self.revoke(best_effort=True)  # most likely dead already; make sure
                 self.mint()
             except GithubException as exc:
                 wait = self._rate_limit_wait(exc, attempt)

@@ -106,18 +106,12 @@ class WorkingCopy:
         """Whether ``remote`` (a pushed branch head) is ``local`` in all but commit time:
         the same tree on the same parent."""
         self._git("fetch", "--quiet", "--depth=1", "--filter=blob:none", "origin", remote)
-        same_tree = self._git("rev-parse", f"{remote}^{{tree}}") == self._git(
-            "rev-parse", f"{local}^{{tree}}"
-        )
-        try:
-            same_parent = self._git("rev-parse", f"{remote}^") == self._git(
-                "rev-parse", f"{local}^"
-            )
-        except errors.GitFailed:  # a shallow fetch without the parent
-            same_parent = self._git("log", "-1", "--format=%P", remote) == self._git(
-                "log", "-1", "--format=%P", local
-            )
-        return same_tree and same_parent
+        return self._tree_and_parents(remote) == self._tree_and_parents(local)
+
+    def _tree_and_parents(self, commit: str) -> list[str]:
+        # The raw object, because a shallow fetch grafts the parents away from %P.
+        raw = self._git("cat-file", "commit", commit).split("\n\n", 1)[0]
+        return [line for line in raw.splitlines() if line.startswith(("tree ", "parent "))]
 
     def push(self, branch: str, *, lease: str | None) -> None:
         """Push HEAD to ``branch``, only if it is still at ``lease`` (absent when None)."""

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -20,7 +20,13 @@ from envwake.sandbox.github.state import State
 
 __all__ = ["GitHubEmulator", "ResponseRecord"]
 
-ResponseRecord = tuple[str, str, int, Any]  # method, route template, status, JSON body
+
+class ResponseRecord(NamedTuple):
+    method: str  # lower case
+    route: str  # the route template, like /repos/{owner}/{repo}/pulls/{number}
+    status: int
+    body: Any  # the JSON body
+    injected: bool  # a fault injected on purpose, not the emulated behaviour
 
 
 class GitHubEmulator:
@@ -137,7 +143,8 @@ class GitHubEmulator:
             and response.content_type == "application/json"
         ):
             assert response.text is not None
-            self.on_response(
-                (request.method.lower(), route, response.status, json.loads(response.text))
-            )
+            body = json.loads(response.text)
+            injected = fault is not None
+            method = request.method.lower()
+            self.on_response(ResponseRecord(method, route, response.status, body, injected))
         return response
