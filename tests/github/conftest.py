@@ -104,7 +104,9 @@ def flux(github, tmp_path) -> Flux:
         REPO, files=manifests(), required_checks=["build"], ci=[CiJob("build", seconds=60)]
     )
     installation = github.service.install(app_id, "acme", [REPO])
-    credentials = AppCredentials(app_id, installation, Secret(key.decode()), api_url=github.url)
+    credentials = AppCredentials(
+        app_id, installation, Secret(key.decode().strip() + "\n"), api_url=github.url
+    )
     return Flux(github, credentials, key.decode(), FakeTime(github), tmp_path)
 
 

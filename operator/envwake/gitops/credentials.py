@@ -103,7 +103,7 @@ class AppCredentials:
             if not text.isdigit():
                 raise errors.CredentialsInvalid(f"GitHub App {name} {where} is not a number")
             numbers[name] = int(text)
-        key = str(values["private-key"])
+        key = str(values["private-key"]).strip() + "\n"
         try:
             load_pem_private_key(key.encode(), password=None)
         except (ValueError, TypeError):

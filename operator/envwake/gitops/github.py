@@ -203,15 +203,17 @@ class GitHubSession:
             try:
                 self.requests_made += 1
                 return action(self._github)
-            except BadCredentialsException:
-                if refreshed:
-                    raise errors.GitHubAuthFailed(
-                        f"GitHub refused a fresh installation token while {what}"
-                    ) from None
-                refreshed = True
-                self.revoke(best_effort=True)  # most likely dead already; make sure
-                self.mint()
             except GithubException as exc:
+                # Any 401 (PyGithub names only "Bad credentials" BadCredentialsException).
+                if isinstance(exc, BadCredentialsException) or exc.status == 401:
+                    if refreshed:
+                        raise errors.GitHubAuthFailed(
+                            f"GitHub refused a fresh installation token while {what}"
+                        ) from None
+                    refreshed = True
+                    self.revoke(best_effort=True)  # most likely dead already; make sure
+                    self.mint()
+                    continue
                 wait = self._rate_limit_wait(exc, attempt)
                 if wait is not None:
                     if wait > self.max_wait or attempt == self.attempts:
