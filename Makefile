@@ -57,6 +57,7 @@ test: lint typecheck unit
 
 bench: $(ENVWAKE)
 	$(VENV)/bin/python benchmarks/manifest_edit.py
+	$(VENV)/bin/python benchmarks/gitops_clone.py
 
 clean:
 	rm -rf $(VENV) $(CURDIR)/.tools .pytest_cache .mypy_cache .ruff_cache .hypothesis

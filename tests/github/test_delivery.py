@@ -345,3 +345,20 @@ def test_missing_manifest_is_reported_before_anything_is_pushed(flux):
         run(flux, change)
     assert flux.repo.pulls == {}
     assert count(flux, "POST", r"git-receive-pack") == 0
+
+
+def test_large_change_set_fetches_its_blobs_lazily(flux):
+    # git gzips larger fetch requests; the emulator once mishandled them.
+    files = {
+        f"apps/bulk/svc-{i:02d}/scaledobject.yaml": flux.base_file(
+            "apps/shop/api/scaledobject.yaml"
+        ).replace("name: api", f"name: svc-{i:02d}")
+        for i in range(40)
+    }
+    flux.github.service.push_to_base(REPO, files, "forty services")
+    change = ChangeSet(
+        "dev", "start", tuple(Edit(path, "min-replicas", 2) for path in sorted(files))
+    )
+    delivery = run(flux, change)
+    assert delivery.status == "merged"
+    assert all("minReplicaCount: 2" in flux.base_file(path) for path in files)

@@ -58,9 +58,8 @@ async def smart_http(request: web.Request) -> web.StreamResponse:
         "REMOTE_USER": "x-access-token",
         "REMOTE_ADDR": "127.0.0.1",
         "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
-        "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
     }
-    body = await request.read()
+    body = await request.read()  # aiohttp has already undone any Content-Encoding: gzip
     env["CONTENT_LENGTH"] = str(len(body))
     process = await asyncio.create_subprocess_exec(
         "git",
