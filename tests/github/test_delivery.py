@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 
 from envwake import errors
 from envwake.gitops import ChangeSet, Edit, deliver
@@ -362,3 +363,73 @@ def test_large_change_set_fetches_its_blobs_lazily(flux):
     delivery = run(flux, change)
     assert delivery.status == "merged"
     assert all("minReplicaCount: 2" in flux.base_file(path) for path in files)
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "regenerations"),
+    [
+        pytest.param(
+            409, "Head branch was modified. Review and try the merge again.", 1, id="409-head-moved"
+        ),
+        pytest.param(405, "Pull Request is not mergeable", 1, id="405-not-mergeable"),
+        pytest.param(405, 'Required status check "build" is expected.', 0, id="405-check-expected"),
+    ],
+)
+def test_merge_refusals(flux, status, message, regenerations):
+    flux.github.service.inject(Fault("PUT", r"/merge$", status, message=message))
+    delivery = run(flux)
+    assert delivery.status == "merged"
+    assert delivery.regenerations == regenerations
+    assert count(flux, "PUT", r"/merge$") == 2
+    assert len(flux.repo.pulls) == 1
+
+
+def test_unexpected_merge_refusal_is_reported(flux):
+    flux.github.service.inject(
+        Fault("PUT", r"/merge$", 405, message="At least 1 approving review is required.")
+    )
+    with pytest.raises(errors.MergeBlocked, match="approving review"):
+        run(flux)
+
+
+def test_checks_reported_through_the_api_gate_the_merge(flux):
+    """A CI outside the emulator reports a check run and a commit status by REST."""
+    flux.repo.required_checks = ["external-ci", "security-scan"]
+    flux.repo.ci = []
+    session = flux.session()
+    headers = {}
+
+    def report_once():
+        pr = next(iter(flux.repo.pulls.values()), None)
+        if pr is None or headers.get("done"):
+            return
+        headers["done"] = True
+        app = flux.github.state.apps[flux.credentials.app_id]
+        ci = flux.github.service.issue_token(
+            app, flux.credentials.installation_id, None, {"checks": "write", "statuses": "write"}
+        )
+        auth = {"Authorization": f"token {ci.value}"}
+        api = f"{flux.github.url}/repos/{REPO}"
+        run_ = requests.post(
+            f"{api}/check-runs",
+            headers=auth,
+            json={
+                "name": "external-ci",
+                "head_sha": pr.head_sha,
+                "status": "completed",
+                "conclusion": "success",
+            },
+        )
+        status = requests.post(
+            f"{api}/statuses/{pr.head_sha}",
+            headers=auth,
+            json={
+                "state": "success",
+                "context": "security-scan",
+                "target_url": "https://scan.example.com/1",
+            },
+        )
+        assert (run_.status_code, status.status_code) == (201, 201)
+
+    flux.time.on_sleep.append(report_once)
+    assert run(flux, session=session).status == "merged"
