@@ -20,6 +20,7 @@ and of a Kubernetes event, so a person sees the same word everywhere::
         ├── GitHubAuthFailed          GitHub refused the App's credentials, even fresh ones
         ├── GitHubRateLimited         rate limited for longer than we wait (retry_after) [T]
         ├── GitHubUnavailable         GitHub kept answering 5xx [T]
+        ├── GitHubRequestRejected     GitHub refused a request we did not expect it to (4xx)
         ├── GitFailed                 a git command (clone, fetch, push) failed [T]
         ├── ChecksFailed              a gating check failed; the pull request was closed
         ├── ChecksTimedOut            gating checks did not finish in time [T]
@@ -48,6 +49,7 @@ __all__ = [
     "GitFailed",
     "GitHubAuthFailed",
     "GitHubRateLimited",
+    "GitHubRequestRejected",
     "GitHubUnavailable",
     "GitOpsError",
     "ManifestError",
@@ -132,6 +134,10 @@ class GitHubRateLimited(GitOpsError):
 class GitHubUnavailable(GitOpsError):
     reason = "GitHubUnavailable"
     transient = True
+
+
+class GitHubRequestRejected(GitOpsError):
+    reason = "GitHubRequestRejected"
 
 
 class GitFailed(GitOpsError):

@@ -433,3 +433,11 @@ def test_checks_reported_through_the_api_gate_the_merge(flux):
 
     flux.time.on_sleep.append(report_once)
     assert run(flux, session=session).status == "merged"
+
+
+def test_unexpected_4xx_is_a_typed_error(flux):
+    flux.github.service.inject(Fault("GET", r"/rules/branches/", 404, message="Not Found"))
+    with pytest.raises(
+        errors.GitHubRequestRejected, match="404 while reading the rules of master: Not Found"
+    ):
+        run(flux)

@@ -224,7 +224,10 @@ class GitHubSession:
                     self.sleep(wait)
                     continue
                 if exc.status < 500:
-                    raise
+                    message = _message(exc) or "no message"
+                    raise errors.GitHubRequestRejected(
+                        f"GitHub answered {exc.status} while {what}: {message}"
+                    ) from None
                 if attempt == self.attempts:
                     raise errors.GitHubUnavailable(
                         f"GitHub answered {exc.status} {self.attempts} times while {what}"
