@@ -15,6 +15,13 @@ and of a Kubernetes event, so a person sees the same word everywhere::
     │   ├── FieldShared               the field sits in a node shared through a YAML alias
     │   └── FieldValueInvalid         the value to write, or a value read, is not acceptable
     ├── WakeInvalid                   a wake asks for something impossible (stop before start)
+    ├── AwsError                      an AWS call did not do what was asked
+    │   ├── AwsAccessDenied           AssumeRole or an API call was refused (names the role/call)
+    │   ├── AwsUnavailable            throttled, 5xx or unreachable [T]
+    │   ├── ClusterNotFound           no such Aurora cluster in that account and region
+    │   ├── ClusterCannotChange       AWS refuses to start/stop it (names AWS's reason)
+    │   ├── ClusterTimedOut           it did not reach available/stopped in time [T]
+    │   └── ScheduleNotFound          no such EventBridge Scheduler schedule
     └── GitOpsError                   changing the Flux repository did not succeed
         ├── CredentialsInvalid        the GitHub App id, installation id or key is missing/bad
         ├── GitHubAuthFailed          GitHub refused the App's credentials, even fresh ones
@@ -37,8 +44,14 @@ secret.
 from __future__ import annotations
 
 __all__ = [
+    "AwsAccessDenied",
+    "AwsError",
+    "AwsUnavailable",
     "ChecksFailed",
     "ChecksTimedOut",
+    "ClusterCannotChange",
+    "ClusterNotFound",
+    "ClusterTimedOut",
     "CredentialsInvalid",
     "DocumentAmbiguous",
     "DocumentNotFound",
@@ -57,6 +70,7 @@ __all__ = [
     "ManifestUnreadable",
     "MergeBlocked",
     "PullRequestClosed",
+    "ScheduleNotFound",
     "WakeInvalid",
 ]
 
@@ -169,3 +183,35 @@ class MergeBlocked(GitOpsError):
 
 class PullRequestClosed(GitOpsError):
     reason = "PullRequestClosed"
+
+
+class AwsError(EnvwakeError):
+    """An AWS call did not do what was asked."""
+
+    reason = "AwsFailed"
+
+
+class AwsAccessDenied(AwsError):
+    reason = "AwsAccessDenied"
+
+
+class AwsUnavailable(AwsError):
+    reason = "AwsUnavailable"
+    transient = True
+
+
+class ClusterNotFound(AwsError):
+    reason = "ClusterNotFound"
+
+
+class ClusterCannotChange(AwsError):
+    reason = "ClusterCannotChange"
+
+
+class ClusterTimedOut(AwsError):
+    reason = "ClusterTimedOut"
+    transient = True
+
+
+class ScheduleNotFound(AwsError):
+    reason = "ScheduleNotFound"

@@ -79,6 +79,7 @@ def test_defaults():
     assert config.calendar.country == "JP"
     assert (config.reset.business_day, config.reset.non_business_day) == (time(10), time(22))
     assert (config.start_lead, config.stop_lead) == (timedelta(0), timedelta(minutes=30))
+    assert (config.aws.region, config.aws.stop_clusters_found_available) == (None, False)
     assert environment.dependencies == {"db": (), "shop/api": ("db",), "shop/web": ("shop/api",)}
 
 
@@ -278,6 +279,8 @@ INVALID = [
         "services[2]",
         "duplicate service 'shop/api' (also services[1])",
     ),
+    ("bad-aws-region", {**BASE, "aws": {"region": "tokyo"}}, "aws.region", "is not an AWS region"),
+    ("unknown-aws-key", {**BASE, "aws": {"profile": "dev"}}, "aws.profile", "unknown key"),
     ("bad-environment-name", {**BASE, "name": "Dev_1"}, "name", "is not a valid environment name"),
     ("not-a-mapping", "- just\n- a list\n", "", "must be a mapping"),
     ("invalid-yaml", "git: {repository: a/b\nservices: []\n", "", "invalid YAML at line"),

@@ -22,6 +22,7 @@ from pydantic.alias_generators import to_camel
 from envwake.model.durations import parse_duration
 
 __all__ = [
+    "AwsSettings",
     "CalendarSettings",
     "DeploymentManifest",
     "Entry",
@@ -167,6 +168,18 @@ class ResetSettings(_Model):
     non_business_day: ClockTime = time(22, 0)
 
 
+class AwsSettings(_Model):
+    region: str | None = None  # default region of the clusters; else the operator's
+    stop_clusters_found_available: bool = False  # the 7-day guard stops them, not just reports
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region like ap-northeast-1")
+        return value
+
+
 class ScaledObjectManifest(_Model):
     path: ManifestPath
     compact_seq_indent: bool | None = None  # accepted from the original tool; not needed
@@ -286,6 +299,7 @@ class EnvironmentConfig(_Model):
     reset: ResetSettings = ResetSettings()
     start_lead: Duration = timedelta(0)
     stop_lead: Duration = timedelta(minutes=30)
+    aws: AwsSettings = AwsSettings()
     services: tuple[Entry, ...]
 
     @field_validator("name")
