@@ -6,7 +6,7 @@ import pytest
 
 from envwake import errors
 from envwake.aws import guard_asleep
-from envwake.sandbox.aws import AwsFault
+from envwake.sandbox.aws import AwsEmulator, AwsFault
 
 from .conftest import OTHER_ACCOUNT, PAYMENTS, SHOP, entry
 
@@ -65,6 +65,24 @@ def test_invalid_state_fault_while_transitional_is_retried(aws, both, clusters, 
     )
     assert clusters.start(SHOP).status == "available"
     assert len(recorder.of("StartDBCluster")) == 2
+
+
+def test_invalid_state_fault_on_a_cluster_that_looks_ready_is_not_retried_forever(
+    aws, both, clusters
+):
+    aws.inject(AwsFault("StartDBCluster", "InvalidDBClusterStateFault", message="strange", times=5))
+    with pytest.raises(errors.ClusterCannotChange) as refused:
+        clusters.start(SHOP)
+    assert "AWS refuses to start Aurora cluster shop-db although it is stopped" in str(
+        refused.value
+    )
+    assert "(InvalidDBClusterStateFault: strange)" in str(refused.value)
+
+
+def test_emulator_refuses_a_single_account_setting(monkeypatch):
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")
+    with pytest.raises(RuntimeError, match="MOTO_ACCOUNT_ID is set"):
+        AwsEmulator().start()
 
 
 @pytest.mark.parametrize(

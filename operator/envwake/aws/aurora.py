@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AuroraClusters", "ClusterState"]
 
-STABLE = {"available", "stopped"}
+_REFUSALS = 3  # InvalidDBClusterStateFault answers tolerated while the cluster looks ready
 # Wire codes of refusals that no amount of waiting fixes.
 _CANNOT = {
     "InvalidDBInstanceState": "a member DB instance is not in a state that allows it",
@@ -90,6 +90,7 @@ class AuroraClusters:
         )
         deadline = self.waiting.monotonic() + self.waiting.timeout
         delays = self.waiting.delays()
+        refusals = 0
         while True:
             state = self.describe(entry)
             if state.status == target or (state.status == moving and not wait):
@@ -112,6 +113,13 @@ class AuroraClusters:
                     if code != "InvalidDBClusterStateFault":
                         raise translate(exc, f"{action}ing {self._where(entry)}") from None
                     # Raced with another change: look again, and wait if it is transitional.
+                    # A cluster that looks ready yet keeps being refused is not waited on.
+                    refusals += 1
+                    if refusals >= _REFUSALS:
+                        raise errors.ClusterCannotChange(
+                            f"AWS refuses to {action} {self._where(entry)} although it is "
+                            f"{state.status} ({code}: {message})"
+                        ) from None
                 except BotoCoreError as exc:
                     raise translate(exc, f"{action}ing {self._where(entry)}") from None
                 if not wait:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import re
 import threading
 import time
@@ -188,6 +189,11 @@ class AwsEmulator:
         self.stop()
 
     def start(self) -> None:
+        if os.environ.get("MOTO_ACCOUNT_ID"):
+            raise RuntimeError(
+                "MOTO_ACCOUNT_ID is set: moto would put every account's resources in that one "
+                "account; unset it (accounts come from assumed-role credentials)"
+            )
         _install_transitions()
         self.configure(transition_seconds=self.transition_seconds, clock=self.clock)
         self._faults = _Faults(DomainDispatcherApplication(create_backend_app))
