@@ -15,6 +15,9 @@ and of a Kubernetes event, so a person sees the same word everywhere::
     │   ├── FieldShared               the field sits in a node shared through a YAML alias
     │   └── FieldValueInvalid         the value to write, or a value read, is not acceptable
     ├── WakeInvalid                   a wake asks for something impossible (stop before start)
+    ├── SyncError                     the cluster did not follow a merged change
+    │   ├── SyncTimedOut              ScaledObjects still without the merged value [T]
+    │   └── ServicesNotReady          Deployments without ready pods in time [T]
     ├── AwsError                      an AWS call did not do what was asked
     │   ├── AwsAccessDenied           AssumeRole or an API call was refused (names the role/call)
     │   ├── AwsUnavailable            throttled, 5xx or unreachable [T]
@@ -71,6 +74,9 @@ __all__ = [
     "MergeBlocked",
     "PullRequestClosed",
     "ScheduleNotFound",
+    "ServicesNotReady",
+    "SyncError",
+    "SyncTimedOut",
     "WakeInvalid",
 ]
 
@@ -215,3 +221,19 @@ class ClusterTimedOut(AwsError):
 
 class ScheduleNotFound(AwsError):
     reason = "ScheduleNotFound"
+
+
+class SyncError(EnvwakeError):
+    """The cluster did not follow a merged change."""
+
+    reason = "SyncFailed"
+
+
+class SyncTimedOut(SyncError):
+    reason = "SyncTimedOut"
+    transient = True
+
+
+class ServicesNotReady(SyncError):
+    reason = "ServicesNotReady"
+    transient = True

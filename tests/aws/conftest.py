@@ -8,7 +8,6 @@ import pytest
 
 from envwake.aws import AuroraClusters, AwsSessions, Schedules, Waiting
 from envwake.model.environment import RdsClusterEntry
-from envwake.sandbox.aws import AwsEmulator
 
 OTHER_ACCOUNT = "222233334444"
 
@@ -26,22 +25,16 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(scope="session")
-def emulator():
-    with AwsEmulator() as aws:
-        yield aws
-
-
 @pytest.fixture
 def clock():
     return Clock()
 
 
 @pytest.fixture
-def aws(emulator, clock):
-    emulator.reset()
-    emulator.configure(transition_seconds=60, clock=clock.monotonic)
-    return emulator
+def aws(aws_emulator, clock):
+    aws_emulator.reset()
+    aws_emulator.configure(transition_seconds=60, clock=clock.monotonic)
+    return aws_emulator
 
 
 def entry(cluster_id: str, *, account: str | None = None, **extra) -> RdsClusterEntry:

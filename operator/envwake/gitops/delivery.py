@@ -70,8 +70,11 @@ def deliver(
     clone_url: str,
     workdir: Path,
     timing: Timing | None = None,
+    on_step: Callable[[str, str], None] | None = None,
 ) -> Delivery:
+    """Deliver ``change``; ``on_step(reason, message)`` hears each step as it happens."""
     timing = timing or Timing()
+    step = on_step or (lambda reason, message: None)
     base = git.base_branch
     pulls = session.find_pulls(change.branch, base)
     done = next((p for p in pulls if p.merged), None)
@@ -110,14 +113,21 @@ def deliver(
                 copy.push(change.branch, lease=remote)
                 head = local
 
-        pull = adopted or session.create_pull(
-            branch=change.branch, base=base, title=change.title, body=change.body(changes)
-        )
+        if adopted is None:
+            pull = session.create_pull(
+                branch=change.branch, base=base, title=change.title, body=change.body(changes)
+            )
+            step("PullRequestOpened", f"opened pull request #{pull.number} ({pull.url})")
+        else:
+            pull = adopted
         try:
             merged = _gate_and_merge(session, pull, head, gating, merge_queue, git, timing, change)
         except _Regenerate:
             adopted = session.get_pull(pull.number)
             continue
+        step(
+            "Merged", f"merged pull request #{merged.number} as {str(merged.merge_commit_sha)[:12]}"
+        )
         session.delete_branch(change.branch)
         return Delivery(
             "merged", change.branch, merged, merged.merge_commit_sha, tuple(changes), regeneration

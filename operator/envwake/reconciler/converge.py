@@ -1,0 +1,371 @@
+"""Converge one environment at one instant: plan (pure) → act (adapters) → report.
+
+HOLD: clusters available first (their stop schedules held), then the services in
+dependency waves, ONE pull request per wave, each wave merged, applied by the cluster
+and ready before the next. ASLEEP (outside a normal window): services back to 0 in
+reverse waves, then clusters stopped. NORMAL: every service back to 0 in one pull
+request and the schedules restored to their originals. Every side effect is keyed
+and checked first, so running this again, after a restart or a missed deadline,
+converges to the same result.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, Protocol
+
+from envwake import errors
+from envwake.aws import AuroraClusters, Schedules
+from envwake.gitops import ChangeSet, Delivery, Edit, GitHubSession, Timing, deliver
+from envwake.gitops.workingcopy import WorkingCopy
+from envwake.manifests import summarize
+from envwake.model.environment import ServiceEntry
+from envwake.model.loading import Environment
+from envwake.planning import (
+    Action,
+    ActionKind,
+    DesiredState,
+    Plan,
+    Rules,
+    WakeRequest,
+    plan_environment,
+    start_waves,
+    stop_waves,
+)
+from envwake.reconciler.report import ClusterRecord, EnvironmentReport, PullRequestRecord
+
+__all__ = ["Adapters", "ClusterView", "Reconciler", "current_action", "ended_with_stop"]
+
+NORMAL_REPLICAS = 0  # what the normal schedule has: scaled to zero, KEDA's cron lifts it
+
+
+class ClusterView(Protocol):
+    """What the Kubernetes cluster applied: ScaledObjects and Deployments."""
+
+    def scaled_object_min(self, namespace: str, name: str) -> int | None: ...
+
+    def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]: ...
+
+
+@dataclass
+class Adapters:
+    github: Callable[[], GitHubSession]  # a new session (token) per reconcile
+    clone_url: str
+    workdir: Path
+    clusters: AuroraClusters
+    schedules: Schedules
+    cluster: ClusterView
+    timing: Timing = field(default_factory=Timing)
+    sync_timeout: float = 600.0
+    ready_timeout: float = 900.0
+
+
+def ended_with_stop(plan: Plan, now: datetime) -> bool:
+    """Whether the latest finished override ended with a stop that still stands: its
+    clusters were started by envwake and no normal window has begun since the stop."""
+    finished = [chain for chain in plan.chains if chain.reset_at <= now]
+    if not finished:
+        return False
+    last = plan.segments[finished[-1].segments[-1]]
+    stopped = any(a.kind is ActionKind.STOP and a.at == last.end for a in plan.actions)
+    later_window = any(last.end <= w.start <= now for w in plan.windows)
+    return stopped and not later_window and not plan.in_normal_window(now)
+
+
+def current_action(plan: Plan, now: datetime) -> Action | None:
+    """The action in force at ``now``: the last one due at or before it."""
+    due = [a for a in plan.actions if a.at <= now]
+    return due[-1] if due else None
+
+
+class Reconciler:
+    def __init__(self, environment: Environment, adapters: Adapters) -> None:
+        self.environment = environment
+        self.adapters = adapters
+        self.rules = Rules.from_config(environment.config)
+
+    def converge(
+        self,
+        wakes: list[WakeRequest],
+        *,
+        now: datetime,
+        labels: tuple[str, ...] = (),
+        reason: str | None = None,
+    ) -> EnvironmentReport:
+        plan = plan_environment(self.rules, wakes, now=now)
+        desired = plan.state_at(now)
+        report = EnvironmentReport(
+            self.environment.name, now, plan, desired, current_action(plan, now)
+        )
+        report.services_total = len(self.environment.services)
+        try:
+            with self.adapters.github() as session:
+                if desired is DesiredState.HOLD:
+                    self._hold(session, report, labels, reason)
+                elif desired is DesiredState.ASLEEP and not plan.in_normal_window(now):
+                    self._sleep(session, report, labels, reason)
+                else:
+                    if ended_with_stop(plan, now):  # a stop due with (or before) its reset
+                        self._sleep(session, report, labels, reason)
+                    self._normal(session, report, labels, reason)
+            report.converged = True
+        except errors.EnvwakeError as failure:
+            report.failure = failure
+            report.step(failure.reason, str(failure), "Warning")
+        return report
+
+    # -- the three states ------------------------------------------------------------------------
+
+    def _hold(
+        self,
+        session: GitHubSession,
+        report: EnvironmentReport,
+        labels: tuple[str, ...],
+        reason: str | None,
+    ) -> None:
+        for cluster in self.environment.clusters:
+            if self.adapters.schedules.hold(cluster).what == "held":
+                report.step(
+                    "ScheduleHeld",
+                    f"holding {cluster.stop_schedule_name} so it cannot stop {cluster.cluster_id}",
+                )
+            state = self.adapters.clusters.describe(cluster)
+            if state.status != "available":
+                report.step("ClusterStarting", f"starting Aurora cluster {cluster.cluster_id}")
+                state = self.adapters.clusters.start(cluster)
+                report.step("ClusterAvailable", f"Aurora cluster {cluster.cluster_id} is available")
+            report.clusters.append(
+                ClusterRecord(cluster.cluster_id, cluster.aws_account_id, state.status)
+            )
+
+        action = report.action
+        kind = action.kind.value if action else ActionKind.START.value
+        stamp = (action.at if action else report.now).astimezone(self.rules.timezone).isoformat()
+        replicas = self._awake_replicas(session)
+        for wave in start_waves(self.environment):
+            services = [self._service(key) for key in wave.services]
+            if not services:
+                continue
+            edits: list[Edit] = []
+            for service in services:
+                edits.append(
+                    Edit(
+                        service.manifest.scaled_object.path,
+                        "min-replicas",
+                        replicas[service.key],
+                        document_name=service.service_name,
+                    )
+                )
+                deployment = service.manifest.deployment
+                if deployment is not None and deployment.timestamp_key_name:
+                    edits.append(
+                        Edit(
+                            deployment.path,
+                            "annotation",
+                            stamp,
+                            key=deployment.timestamp_key_name,
+                            document_name=service.service_name,
+                        )
+                    )
+            self._deliver(
+                session,
+                report,
+                ChangeSet(self.environment.name, kind, tuple(edits), labels, reason),
+                wave.number,
+            )
+            self._wait_applied(report, services, replicas, ready=True)
+        report.step(
+            "Awake",
+            f"{self.environment.name} is awake: "
+            f"{report.services_ready}/{report.services_total} services ready",
+        )
+
+    def _sleep(
+        self,
+        session: GitHubSession,
+        report: EnvironmentReport,
+        labels: tuple[str, ...],
+        reason: str | None,
+    ) -> None:
+        zero = {service.key: NORMAL_REPLICAS for service in self.environment.services}
+        for wave in stop_waves(self.environment):
+            services = [self._service(key) for key in wave.services]
+            if services:
+                edits = tuple(
+                    Edit(
+                        s.manifest.scaled_object.path,
+                        "min-replicas",
+                        NORMAL_REPLICAS,
+                        document_name=s.service_name,
+                    )
+                    for s in services
+                )
+                self._deliver(
+                    session,
+                    report,
+                    ChangeSet(self.environment.name, "stop", edits, labels, reason),
+                    wave.number,
+                )
+                self._wait_applied(report, services, zero, ready=False)
+        for cluster in self.environment.clusters:
+            state = self.adapters.clusters.describe(cluster)
+            if state.status != "stopped":
+                report.step("ClusterStopping", f"stopping Aurora cluster {cluster.cluster_id}")
+                state = self.adapters.clusters.stop(cluster)
+                report.step("ClusterStopped", f"Aurora cluster {cluster.cluster_id} is stopped")
+            report.clusters.append(
+                ClusterRecord(cluster.cluster_id, cluster.aws_account_id, state.status)
+            )
+        report.step("Asleep", f"{self.environment.name} is asleep until the reset")
+
+    def _normal(
+        self,
+        session: GitHubSession,
+        report: EnvironmentReport,
+        labels: tuple[str, ...],
+        reason: str | None,
+    ) -> None:
+        services = list(self.environment.services)
+        edits = tuple(
+            Edit(
+                s.manifest.scaled_object.path,
+                "min-replicas",
+                NORMAL_REPLICAS,
+                document_name=s.service_name,
+            )
+            for s in services
+        )
+        delivery = self._deliver(
+            session, report, ChangeSet(self.environment.name, "reset", edits, labels, reason), 1
+        )
+        for cluster in self.environment.clusters:
+            changes = self.adapters.schedules.restore(cluster)
+            if any(c.what == "restored" for c in changes):
+                report.step(
+                    "ScheduleRestored", f"schedules of {cluster.cluster_id} back to their originals"
+                )
+            state = self.adapters.clusters.describe(cluster)
+            report.clusters.append(
+                ClusterRecord(cluster.cluster_id, cluster.aws_account_id, state.status)
+            )
+        if delivery.status == "merged" and delivery.changes:
+            report.step("Reset", f"{self.environment.name} is back on its normal schedule")
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _service(self, key: str) -> ServiceEntry:
+        return next(s for s in self.environment.services if s.key == key)
+
+    def _awake_replicas(self, session: GitHubSession) -> dict[str, int]:
+        """Per service: its configured ``replicas``, else the largest cron desiredReplicas of
+        its ScaledObject on the base branch (KEDA takes the maximum)."""
+        needed = [s for s in self.environment.services if s.replicas is None]
+        texts: dict[str, str] = {}
+        if needed:
+            paths = sorted({s.manifest.scaled_object.path for s in needed})
+            with tempfile.TemporaryDirectory(dir=self.adapters.workdir) as scratch:
+                copy = WorkingCopy.clone(
+                    url=self.adapters.clone_url,
+                    branch=self.environment.config.git.base_branch,
+                    paths=paths,
+                    token=session.token,
+                    directory=Path(scratch) / "repo",
+                )
+                for path in paths:
+                    text = copy.read(path)
+                    if text is None:
+                        raise errors.ManifestNotFound(f"{path}: no such file on the base branch")
+                    texts[path] = text
+        replicas = {}
+        for service in self.environment.services:
+            if service.replicas is not None:
+                replicas[service.key] = service.replicas
+                continue
+            path = service.manifest.scaled_object.path
+            summary = summarize(texts[path], source=path, name=service.service_name)
+            if not summary.cron_triggers:
+                raise errors.FieldValueInvalid(
+                    f"{path}: ScaledObject {service.service_name!r} has no cron trigger "
+                    "and the config gives no replicas for it"
+                )
+            replicas[service.key] = max(t.desired_replicas for t in summary.cron_triggers)
+        return replicas
+
+    def _deliver(
+        self, session: GitHubSession, report: EnvironmentReport, change: ChangeSet, wave: int
+    ) -> Delivery:
+        delivery = deliver(
+            change,
+            session=session,
+            git=self.environment.config.git,
+            clone_url=self.adapters.clone_url,
+            workdir=self.adapters.workdir,
+            timing=self.adapters.timing,
+            on_step=report.step,
+        )
+        if delivery.pull is not None:
+            merged = delivery.pull.merged or delivery.status == "merged"
+            state: Literal["open", "merged"] = "merged" if merged else "open"
+            report.pull_requests.append(
+                PullRequestRecord(
+                    delivery.pull.number,
+                    delivery.pull.url,
+                    state,
+                    change.action,
+                    wave,
+                    delivery.merge_sha,
+                )
+            )
+        return delivery
+
+    def _wait_applied(
+        self,
+        report: EnvironmentReport,
+        services: list[ServiceEntry],
+        replicas: dict[str, int],
+        *,
+        ready: bool,
+    ) -> None:
+        timing = self.adapters.timing
+        deadline = timing.monotonic() + self.adapters.sync_timeout
+        view = self.adapters.cluster
+        while True:
+            behind = [
+                s.key
+                for s in services
+                if view.scaled_object_min(s.namespace, s.service_name) != replicas[s.key]
+            ]
+            if not behind:
+                break
+            if timing.monotonic() >= deadline:
+                raise errors.SyncTimedOut(
+                    f"the cluster has not applied minReplicaCount for {', '.join(behind)} "
+                    f"within {self.adapters.sync_timeout:.0f}s of the merge"
+                )
+            timing.sleep(timing.poll)
+        if not ready:
+            return
+        deadline = timing.monotonic() + self.adapters.ready_timeout
+        while True:
+            waiting = []
+            for service in services:
+                ready_now, wanted = view.deployment_ready(service.namespace, service.service_name)
+                if ready_now < wanted:
+                    waiting.append(service.key)
+            if not waiting:
+                break
+            if timing.monotonic() >= deadline:
+                raise errors.ServicesNotReady(
+                    f"{', '.join(waiting)} not ready within {self.adapters.ready_timeout:.0f}s"
+                )
+            timing.sleep(timing.poll)
+        total_ready = 0
+        for service in self.environment.services:
+            ready_now, wanted = view.deployment_ready(service.namespace, service.service_name)
+            total_ready += int(wanted > 0 and ready_now >= wanted)
+        report.services_ready = total_ready
+        report.step("ServicesReady", f"wave ready: {', '.join(s.key for s in services)}")

@@ -1,0 +1,91 @@
+"""Flux and KEDA/kubelet for the local stack: applies what is merged, marks pods ready.
+
+After each change of the base branch it applies the environment's ScaledObjects and
+Deployments from the bare repository to an in-memory cluster, records the applied
+revision (like a Kustomization's ``status.lastAppliedRevision``), and reports a
+Deployment ready ``ready_after`` seconds (on an injectable clock) after its
+ScaledObject asked for more pods. It syncs lazily, when it is looked at, like a Flux
+that reconciles on every read instead of on an interval.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from envwake.manifests import summarize
+from envwake.model.loading import Environment
+from envwake.sandbox.github.gitstore import GitStore
+
+__all__ = ["FluxKeda", "Workload"]
+
+
+@dataclass
+class Workload:
+    min_replicas: int | None
+    desired_replicas: int  # what KEDA's cron trigger wants during its window
+    ready_at: float | None = None  # when the pods are ready (None: scaled to zero)
+    history: list[int | None] = field(default_factory=list)
+
+
+class FluxKeda:
+    def __init__(
+        self,
+        environment: Environment,
+        store: GitStore,
+        *,
+        branch: str = "master",
+        ready_after: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.environment = environment
+        self.store = store
+        self.branch = branch
+        self.ready_after = ready_after
+        self.clock = clock
+        self.applied_revision: str | None = None
+        self.workloads: dict[str, Workload] = {}
+        self.applies = 0
+
+    def sync(self) -> None:
+        revision = self.store.ref(self.branch)
+        if revision is None or revision == self.applied_revision:
+            return
+        for service in self.environment.services:
+            path = service.manifest.scaled_object.path
+            summary = summarize(
+                self.store.read_file(revision, path), source=path, name=service.service_name
+            )
+            wanted = summary.min_replicas if isinstance(summary.min_replicas, int) else None
+            desired = max((t.desired_replicas for t in summary.cron_triggers), default=0)
+            current = self.workloads.get(service.key)
+            if current is None or current.min_replicas != wanted:
+                ready_at = self.clock() + self.ready_after if wanted else None
+                workload = Workload(
+                    wanted, desired, ready_at, (current.history if current else []) + [wanted]
+                )
+                self.workloads[service.key] = workload
+        self.applied_revision = revision
+        self.applies += 1
+
+    # -- ClusterView -------------------------------------------------------------------------
+
+    def scaled_object_min(self, namespace: str, name: str) -> int | None:
+        self.sync()
+        workload = self.workloads.get(f"{namespace}/{name}")
+        return workload.min_replicas if workload else None
+
+    def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]:
+        """(ready replicas, wanted replicas) of the service's Deployment."""
+        self.sync()
+        workload = self.workloads.get(f"{namespace}/{name}")
+        if workload is None or not workload.min_replicas:
+            return 0, 0
+        wanted = workload.min_replicas
+        ready = wanted if workload.ready_at is not None and workload.ready_at <= self.clock() else 0
+        return ready, wanted
+
+    def revision(self) -> str | None:
+        self.sync()
+        return self.applied_revision

@@ -1,0 +1,159 @@
+"""The whole stack but Kubernetes: GitHub emulator, moto server, the Flux/KEDA sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import boto3
+import pytest
+
+from envwake.aws import AuroraClusters, AwsSessions, Schedules, Waiting
+from envwake.gitops import AppCredentials, GitHubSession, Secret, Timing
+from envwake.model.loading import Environment, load_environment
+from envwake.planning import WakeRequest
+from envwake.reconciler import Adapters, Reconciler
+from envwake.sandbox.flux import FluxKeda
+from envwake.sandbox.github import CiJob, GitHubEmulator
+from envwake.sandbox.repository import flux_files
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+OTHER_ACCOUNT = "222233334444"
+CONFIG = f"""
+name: dev
+git: {{repository: acme/flux-dev, checks: [build]}}
+services:
+  - {{type: rdscluster, clusterID: shop-db, startScheduleName: shop-db-start,
+     originStartTime: "cron(30 6 ? * MON-FRI *)", stopScheduleName: shop-db-stop,
+     originStopTime: "cron(0 0 ? * TUE-SAT *)"}}
+  - {{type: rdscluster, clusterID: payments-db, awsAccountID: "{OTHER_ACCOUNT}",
+     role: envwake-aurora, startScheduleName: payments-db-start,
+     originStartTime: "cron(30 6 ? * MON-FRI *)",
+     stopScheduleName: payments-db-stop, originStopTime: "cron(0 0 ? * TUE-SAT *)"}}
+  - type: service
+    namespace: shop
+    serviceName: api
+    manifest:
+      scaledObject: {{path: apps/shop/api/scaledobject.yaml}}
+      deployment: {{path: apps/shop/api/deployment.yaml, timestampKeyName: flagger.app/restartedAt}}
+    dependencies: [shop-db]
+  - type: service
+    namespace: shop
+    serviceName: web
+    manifest: {{scaledObject: {{path: apps/shop/web/scaledobject.yaml}}}}
+    dependencies: [shop/api]
+  - type: service
+    namespace: payments
+    serviceName: ledger
+    replicas: 3
+    manifest: {{scaledObject: {{path: apps/payments/ledger/scaledobject.yaml}}}}
+    dependencies: [payments-db]
+"""
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TOKYO)
+
+
+@dataclass
+class Time:
+    """One clock for the whole stack: CI, Aurora transitions and pods move with it."""
+
+    github: GitHubEmulator
+    now: float = 0.0
+    slept: list[float] = field(default_factory=list)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        self.github.service.advance(seconds)
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@dataclass
+class Stack:
+    environment: Environment
+    github: GitHubEmulator
+    aws: object
+    flux: FluxKeda
+    time: Time
+    reconciler: Reconciler
+
+    @property
+    def repo(self):
+        return self.github.state.repositories["acme/flux-dev"]
+
+    def converge(self, wakes: list[tuple[str, str | None]], now: str):
+        requests = [
+            WakeRequest(at(start), at(stop) if stop else None, name=f"w{i}")
+            for i, (start, stop) in enumerate(wakes)
+        ]
+        return self.reconciler.converge(requests, now=at(now), labels=("envwake/test",))
+
+    def base(self, path: str) -> str:
+        return self.repo.store.read_file("master", path)
+
+    def merged_prs(self) -> list:
+        return [pr for pr in self.repo.pulls.values() if pr.merged]
+
+
+@pytest.fixture
+def stack(aws_emulator, tmp_path):
+    environment = load_environment(CONFIG, source="dev.yaml", default_name="dev")
+    assert isinstance(environment, Environment), environment
+    with GitHubEmulator() as github:
+        github.service.freeze_clock()
+        time = Time(github)
+        aws_emulator.reset()
+        aws_emulator.configure(transition_seconds=120, clock=time.monotonic)
+        aws_emulator.create_cluster("shop-db")
+        aws_emulator.create_cluster("payments-db", account=OTHER_ACCOUNT)
+        for cluster in environment.clusters:
+            account = cluster.aws_account_id
+            aws_emulator.create_schedule(
+                cluster.start_schedule_name,
+                cluster.origin_start_time,
+                cluster_id=cluster.cluster_id,
+                account=account,
+                action="startDBCluster",
+            )
+            aws_emulator.create_schedule(
+                cluster.stop_schedule_name,
+                cluster.origin_stop_time,
+                cluster_id=cluster.cluster_id,
+                account=account,
+            )
+        app_id, key = github.service.create_app()
+        repo = github.service.create_repository(
+            "acme/flux-dev",
+            files=flux_files(environment),
+            required_checks=["build"],
+            ci=[CiJob("build", seconds=45)],
+        )
+        installation = github.service.install(app_id, "acme", ["acme/flux-dev"])
+        credentials = AppCredentials(app_id, installation, Secret(key.decode()), api_url=github.url)
+        flux = FluxKeda(environment, repo.store, ready_after=30, clock=time.monotonic)
+        session = boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="ap-northeast-1",
+        )
+        sessions = AwsSessions(endpoint_url=aws_emulator.url, session=session, attempts=1)
+        waiting = Waiting(sleep=time.sleep, monotonic=time.monotonic)
+        adapters = Adapters(
+            github=lambda: GitHubSession(
+                credentials, "acme/flux-dev", sleep=time.sleep, spacing=False
+            ),
+            clone_url=github.clone_url("acme/flux-dev"),
+            workdir=tmp_path,
+            clusters=AuroraClusters(sessions, waiting=waiting),
+            schedules=Schedules(sessions),
+            cluster=flux,
+            timing=Timing(sleep=time.sleep, monotonic=time.monotonic, poll=10),
+        )
+        yield Stack(
+            environment, github, aws_emulator, flux, time, Reconciler(environment, adapters)
+        )
