@@ -49,3 +49,103 @@ def test_saturday_wake_holds_then_sleeps_and_resets(stack):
     # Stop in reverse waves (web first, then api + ledger): two more pull requests.
     assert len(stack.merged_prs()) == 4
     assert all(t.revoked for t in stack.github.state.tokens.values())
+
+
+def test_wake_past_midnight_expands_before_keda_closes_the_window(stack):
+    wake = [("2026-11-25 14:00", "2026-11-26 02:00")]
+    afternoon = stack.converge(wake, now="2026-11-25 14:00")
+    assert afternoon.desired is DesiredState.NORMAL  # the normal window covers it
+    assert stack.merged_prs() == []
+    assert afternoon.plan.next_action(afternoon.now).kind.value == "expand"
+
+    expand = stack.converge(wake, now="2026-11-25 23:30")
+    assert expand.failure is None, expand.failure
+    assert expand.desired is DesiredState.HOLD
+    assert {p.action for p in expand.pull_requests} == {"expand"}
+    assert 'restartedAt: "2026-11-25T23:30:00+09:00"' in stack.base("apps/shop/api/deployment.yaml")
+
+    stop = stack.converge(wake, now="2026-11-26 02:00")
+    assert stop.desired is DesiredState.ASLEEP
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+    assert "minReplicaCount: 0" in stack.base("apps/shop/web/scaledobject.yaml")
+    held = (
+        stack.aws.session()
+        .client("scheduler", endpoint_url=stack.aws.url)
+        .get_schedule(Name="shop-db-stop")
+    )
+    assert held["State"] == "DISABLED"  # still held until the reset
+
+    reset = stack.converge(wake, now="2026-11-26 10:00")
+    assert reset.desired is DesiredState.NORMAL
+    assert "ScheduleRestored" in reasons(reset)
+    restored = (
+        stack.aws.session()
+        .client("scheduler", endpoint_url=stack.aws.url)
+        .get_schedule(Name="shop-db-stop")
+    )
+    assert (restored["State"], restored["ScheduleExpression"]) == (
+        "ENABLED",
+        "cron(0 0 ? * TUE-SAT *)",
+    )
+    assert len(stack.merged_prs()) == 4  # expand: 2 waves; stop: 2 waves; reset: nothing left
+
+
+def test_overlapping_wakes_stop_only_when_the_later_one_ends(stack):
+    wakes = [("2026-11-28 10:00", "2026-11-28 14:00"), ("2026-11-28 12:00", "2026-11-28 18:00")]
+    stack.converge(wakes, now="2026-11-28 10:00")
+    two = len(stack.merged_prs())
+    still = stack.converge(wakes, now="2026-11-28 14:00")
+    assert still.desired is DesiredState.HOLD
+    assert len(stack.merged_prs()) == two
+    assert stack.aws.cluster_status("shop-db") == "available"
+    stop = stack.converge(wakes, now="2026-11-28 18:00")
+    assert stop.desired is DesiredState.ASLEEP
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+    reset = stack.converge(wakes, now="2026-11-28 22:00")
+    assert reset.failure is None
+    assert [a.kind.value for a in reset.plan.actions].count("reset") == 1
+
+
+def test_early_start_hands_over_to_the_normal_schedule(stack):
+    wake = [("2026-11-26 05:30", None)]
+    stack.converge(wake, now="2026-11-26 05:30")
+    handed_over = stack.converge(wake, now="2026-11-26 07:00")
+    assert handed_over.desired is DesiredState.HOLD  # held until the reset at 10:00
+    reset = stack.converge(wake, now="2026-11-26 10:00")
+    assert reset.desired is DesiredState.NORMAL
+    assert "minReplicaCount: 0" in stack.base("apps/shop/api/scaledobject.yaml")
+    # It handed over: the clusters keep running for the working day, on their schedules.
+    assert stack.aws.cluster_status("shop-db") == "available"
+    assert "Asleep" not in reasons(reset)
+
+
+def test_failed_check_fails_naming_it_and_merges_nothing(stack):
+    stack.repo.ci = [type(stack.repo.ci[0])("build", outcome="failure", seconds=20)]
+    report = stack.converge(SATURDAY, now="2026-11-28 10:00")
+    assert report.failure is not None
+    assert report.failure.reason == "ChecksFailed"
+    assert "check build failed" in str(report.failure)
+    assert report.steps[-1].type == "Warning"
+    assert stack.merged_prs() == []
+    assert "minReplicaCount: 0" in stack.base("apps/shop/api/scaledobject.yaml")
+
+
+def test_interrupted_converge_resumes_without_duplicates(stack):
+    from envwake.sandbox.github import Fault
+
+    # GitHub fails for good in the middle of the second wave...
+    stack.github.service.inject(Fault("POST", r"/pulls$", 502, times=1))  # absorbed by retries
+    stack.github.service.inject(Fault("GET", r"/commits/.*/check-runs", 500, times=60))
+    broken = stack.converge(SATURDAY, now="2026-11-28 10:00")
+    assert broken.failure is not None
+    assert broken.failure.transient
+    stack.github.state.faults.clear()
+    # ... and the next reconcile converges to the same result, once.
+    fixed = stack.converge(SATURDAY, now="2026-11-28 10:05")
+    assert fixed.failure is None, fixed.failure
+    merged = stack.merged_prs()
+    assert len(merged) == 2
+    assert len({pr.head for pr in stack.repo.pulls.values()}) == len(
+        stack.repo.pulls
+    )  # no duplicates
+    assert all(pr.state == "closed" for pr in stack.repo.pulls.values())
