@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from envwake.planning import DesiredState
+from envwake.reconciler.status import wake_status
 
 from .conftest import OTHER_ACCOUNT
 
@@ -17,8 +18,14 @@ def test_saturday_wake_holds_then_sleeps_and_resets(stack):
     awake = stack.converge(SATURDAY, now="2026-11-28 10:00")
     assert awake.failure is None, awake.failure
     assert awake.desired is DesiredState.HOLD
-    assert reasons(awake)[:6] == ["ScheduleHeld", "ClusterStarting", "ClusterAvailable",
-                                 "ScheduleHeld", "ClusterStarting", "ClusterAvailable"]  # fmt: skip
+    assert reasons(awake)[:6] == [
+        "ScheduleHeld",
+        "ClusterStarting",
+        "ClusterAvailable",
+        "ScheduleHeld",
+        "ClusterStarting",
+        "ClusterAvailable",
+    ]
     assert [c.state for c in awake.clusters] == ["available", "available"]
     assert stack.aws.cluster_status("payments-db", account=OTHER_ACCOUNT) == "available"
     # One pull request per wave: shop/api + payments/ledger, then shop/web.
@@ -149,3 +156,54 @@ def test_interrupted_converge_resumes_without_duplicates(stack):
         stack.repo.pulls
     )  # no duplicates
     assert all(pr.state == "closed" for pr in stack.repo.pulls.values())
+
+
+# -- status, as the handlers will write it ---------------------------------------------------------
+
+
+def test_status_through_a_saturday_wake(stack):
+    awake = stack.converge(SATURDAY, now="2026-11-28 10:00")
+    status = wake_status(awake.plan.wakes[0], awake, generation=1)
+    assert status["phase"] == "Awake"
+    assert status["effectiveStartAt"] == "2026-11-28T10:00:00+09:00"
+    assert status["effectiveStopAt"] == "2026-11-28T22:00:00+09:00"
+    assert status["resetAt"] == "2026-11-28T22:00:00+09:00"
+    assert status["nextAction"] == {
+        "action": "stop",
+        "at": "2026-11-28T22:00:00+09:00",
+        "description": "stop 2026-11-28 22:00",
+    }
+    assert [p["state"] for p in status["pullRequests"]] == ["merged", "merged"]
+    assert status["services"] == {"ready": 3, "total": 3}
+    assert {c["id"]: c.get("account") for c in status["clusters"]} == {
+        "shop-db": None,
+        "payments-db": OTHER_ACCOUNT,
+    }
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert (conditions["Ready"]["status"], conditions["Awake"]["status"]) == ("True", "True")
+    assert conditions["Failed"]["status"] == "False"
+    assert all(c["observedGeneration"] == 1 for c in conditions.values())
+    assert status["message"] == "dev is awake until Sat 22:00 (3/3 services ready)"
+
+    later = stack.converge(SATURDAY, now="2026-11-28 15:00")
+    again = wake_status(later.plan.wakes[0], later, generation=1, previous=status)
+    assert {c["type"]: c["lastTransitionTime"] for c in again["conditions"]} == {
+        c["type"]: c["lastTransitionTime"] for c in status["conditions"]
+    }  # nothing flipped, nothing moved
+
+    done = stack.converge(SATURDAY, now="2026-11-28 22:00")
+    final = wake_status(done.plan.wakes[0], done, generation=1, previous=again)
+    assert final["phase"] == "Completed"
+    awake_condition = next(c for c in final["conditions"] if c["type"] == "Awake")
+    assert awake_condition["status"] == "False"
+    assert awake_condition["lastTransitionTime"] == "2026-11-28T13:00:00Z"
+
+
+def test_status_of_a_failed_check(stack):
+    stack.repo.ci = [type(stack.repo.ci[0])("build", outcome="failure", seconds=20)]
+    report = stack.converge(SATURDAY, now="2026-11-28 10:00")
+    status = wake_status(report.plan.wakes[0], report, generation=2)
+    assert status["phase"] == "Failed"
+    failed = next(c for c in status["conditions"] if c["type"] == "Failed")
+    assert (failed["status"], failed["reason"]) == ("True", "ChecksFailed")
+    assert "check build failed" in status["message"]
