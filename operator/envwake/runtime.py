@@ -1,0 +1,254 @@
+"""The operator between Kopf events: the wakes of each environment, and one loop per
+environment that reconciles when a wake changes or the next deadline falls due.
+
+Deadlines are slept until on the event loop (so looptime can fast-forward them in
+tests), never polled against the wall clock; a deadline missed while the operator was
+down is simply in the past when it starts, and the first reconcile acts on it. One
+reconcile at a time per environment; environments run in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from envwake.model.loading import Environment
+from envwake.model.problems import format_location
+from envwake.model.wake import WakeSpec
+from envwake.planning import WakeRequest
+from envwake.reconciler import Reconciler
+from envwake.reconciler.report import EnvironmentReport, Step
+from envwake.reconciler.status import condition, wake_status
+
+__all__ = ["Clock", "Runtime", "StatusSink", "WakeKey"]
+
+WakeKey = tuple[str, str]  # namespace, name
+logger = logging.getLogger("envwake")
+
+
+class StatusSink(Protocol):
+    """Where status and events go (the Kubernetes API in the operator)."""
+
+    async def write_status(self, body: Mapping[str, Any], status: Mapping[str, Any]) -> None: ...
+
+    async def emit(self, body: Mapping[str, Any], step: Step) -> None: ...
+
+
+@dataclass
+class Clock:
+    """Wall time that moves with the event loop's clock (which looptime can fake)."""
+
+    origin: datetime = field(default_factory=lambda: datetime.now(UTC))
+    loop_origin: float | None = None
+
+    def now(self) -> datetime:
+        loop_time = asyncio.get_running_loop().time()
+        if self.loop_origin is None:
+            self.loop_origin = loop_time
+        return self.origin + timedelta(seconds=loop_time - self.loop_origin)
+
+
+@dataclass
+class _Wake:
+    body: dict[str, Any]
+    spec: WakeSpec
+    status: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def generation(self) -> int:
+        return int(self.body.get("metadata", {}).get("generation") or 1)
+
+    @property
+    def start(self) -> datetime:
+        """``startAt``, else when the wake was created (not "now" at every reconcile)."""
+        if self.spec.start_at is not None:
+            return self.spec.start_at
+        created = self.body.get("metadata", {}).get("creationTimestamp")
+        if created:
+            return datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+        return datetime.now(UTC)
+
+
+class Runtime:
+    def __init__(
+        self,
+        environments: Mapping[str, Environment],
+        reconcilers: Callable[[Environment], Reconciler],
+        sink: StatusSink,
+        *,
+        clock: Clock | None = None,
+        retry_after: float = 60.0,
+    ) -> None:
+        self.environments = environments
+        self.reconcilers = {name: reconcilers(env) for name, env in environments.items()}
+        self.sink = sink
+        self.clock = clock or Clock()
+        self.retry_after = retry_after
+        self.wakes: dict[str, dict[WakeKey, _Wake]] = {name: {} for name in environments}
+        self._triggers: dict[str, asyncio.Event] = {}
+        self._requested: dict[str, int] = {}  # tickets handed out per environment
+        self._completed: dict[str, int] = {}  # the last ticket a finished reconcile covered
+        self._progress = asyncio.Condition()
+        self._loops: dict[str, asyncio.Task[None]] = {}
+        self.reports: dict[str, EnvironmentReport] = {}
+
+    # -- wakes in and out ----------------------------------------------------------------------
+
+    async def upsert(self, body: Mapping[str, Any]) -> None:
+        """A wake was created, changed, or found at start-up."""
+        key = _key(body)
+        spec, problem = self._validate(body)
+        for wakes in self.wakes.values():
+            wakes.pop(key, None)
+        if spec is None:
+            await self._invalid(body, problem)
+            return
+        self.wakes[spec.environment][key] = _Wake(dict(body), spec, dict(body.get("status") or {}))
+        self._trigger(spec.environment)
+
+    async def remove(self, body: Mapping[str, Any]) -> None:
+        """A wake is being deleted: stop it now (put the environment to sleep if nothing
+        else needs it), then reset without it; return once both converged."""
+        key = _key(body)
+        for name, wakes in self.wakes.items():
+            wake = wakes.get(key)
+            if wake is None:
+                continue
+            now = self.clock.now()
+            start = wake.start
+            if start < now < (wake.spec.stop_at or now + timedelta(days=1)):
+                wake.spec = wake.spec.model_copy(update={"start_at": start, "stop_at": now})
+                await self._converged(name, self._trigger(name))
+            wakes.pop(key, None)
+            await self._converged(name, self._trigger(name))
+
+    async def poke(self, name: str) -> None:
+        """Reconcile ``name`` now (its clock or config changed), and wait until done."""
+        await self._converged(name, self._trigger(name))
+
+    async def _converged(self, name: str, ticket: int) -> None:
+        """Wait until a reconcile that started after ``ticket`` was handed out finished."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._completed.get(name, 0) >= ticket)
+
+    def _validate(self, body: Mapping[str, Any]) -> tuple[WakeSpec | None, str]:
+        try:
+            spec = WakeSpec.model_validate(body.get("spec") or {})
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            message = first["msg"].removeprefix("Value error, ")
+            return None, f"spec.{format_location(first['loc'])}: {message}"
+        if spec.environment not in self.environments:
+            known = ", ".join(sorted(self.environments)) or "none"
+            return (
+                None,
+                f"spec.environment: unknown environment {spec.environment!r} (known: {known})",
+            )
+        return spec, ""
+
+    async def _invalid(self, body: Mapping[str, Any], problem: str) -> None:
+        generation = int(body.get("metadata", {}).get("generation") or 1)
+        now = self.clock.now()
+        old = list((body.get("status") or {}).get("conditions") or [])
+        reason = "EnvironmentUnknown" if "unknown environment" in problem else "WakeInvalid"
+        status = {
+            "observedGeneration": generation,
+            "phase": "Failed",
+            "message": problem,
+            "conditions": [
+                condition(
+                    "Ready", False, reason, problem, generation=generation, now=now, previous=old
+                ),
+                condition(
+                    "Valid", False, reason, problem, generation=generation, now=now, previous=old
+                ),
+                condition(
+                    "Failed", True, reason, problem, generation=generation, now=now, previous=old
+                ),
+            ],
+        }
+        await self.sink.write_status(body, status)
+        await self.sink.emit(body, Step(reason, problem, "Warning"))
+
+    # -- one loop per environment ---------------------------------------------------------------
+
+    def _trigger(self, name: str) -> int:
+        """Ask for a reconcile of ``name``; returns a ticket to wait for with _converged."""
+        self._requested[name] = ticket = self._requested.get(name, 0) + 1
+        self._triggers.setdefault(name, asyncio.Event()).set()
+        if name not in self._loops or self._loops[name].done():
+            self._loops[name] = asyncio.create_task(self._loop(name), name=f"envwake-{name}")
+        return ticket
+
+    async def start(self) -> None:
+        """Reconcile every environment once (a missed deadline is acted on now)."""
+        for name in self.environments:
+            self._trigger(name)
+
+    async def stop(self) -> None:
+        for task in self._loops.values():
+            task.cancel()
+        await asyncio.gather(*self._loops.values(), return_exceptions=True)
+
+    async def _loop(self, name: str) -> None:
+        trigger = self._triggers[name]
+        while True:
+            trigger.clear()
+            ticket = self._requested.get(name, 0)
+            try:
+                delay = await self._reconcile(name)
+            except Exception:  # a status or event write failed: keep the loop, retry later
+                logger.exception("reconciling environment %s failed; retrying", name)
+                delay = self.retry_after
+            async with self._progress:
+                self._completed[name] = ticket
+                self._progress.notify_all()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(trigger.wait(), timeout=delay)
+
+    async def _reconcile(self, name: str) -> float | None:
+        """Converge ``name`` now; returns how long to sleep until the next deadline."""
+        wakes = dict(self.wakes[name])
+        now = self.clock.now()
+        requests = [
+            WakeRequest(w.start, w.spec.stop_at, name=f"{k[0]}/{k[1]}") for k, w in wakes.items()
+        ]
+        labels = tuple(_label(k, w) for k, w in wakes.items())
+        reasons = sorted({w.spec.reason for w in wakes.values() if w.spec.reason})
+        reconciler = self.reconcilers[name]
+        report = await asyncio.to_thread(
+            reconciler.converge, requests, now=now, labels=labels, reason="; ".join(reasons) or None
+        )
+        self.reports[name] = report
+        for (key, wake), planned in zip(wakes.items(), report.plan.wakes, strict=True):
+            if self.wakes[name].get(key) is not wake:
+                continue  # deleted or changed while we worked: its own reconcile follows
+            wake.status = wake_status(
+                planned, report, generation=wake.generation, previous=wake.status
+            )
+            await self.sink.write_status(wake.body, wake.status)
+            for step in report.steps:
+                await self.sink.emit(wake.body, step)
+        if report.failure is not None and report.failure.transient:
+            return float(getattr(report.failure, "retry_after", self.retry_after))
+        following = report.plan.next_action(now)
+        if following is None:
+            return None
+        return max((following.at - self.clock.now()).total_seconds(), 0.0)
+
+
+def _key(body: Mapping[str, Any]) -> WakeKey:
+    meta = body.get("metadata", {})
+    return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
+def _label(key: WakeKey, wake: _Wake) -> str:
+    who = f" (requested by {wake.spec.requested_by})" if wake.spec.requested_by else ""
+    return f"{key[0]}/{key[1]}{who}"

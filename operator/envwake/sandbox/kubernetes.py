@@ -1,0 +1,129 @@
+"""kmock's Kubernetes emulator, made to keep the API server's promises Kopf relies on.
+
+kmock 0.8 stores objects as plain JSON. A real API server also: stamps ``uid``,
+``creationTimestamp``, ``resourceVersion`` and ``generation`` (bumped when the spec
+changes); names objects from ``generateName``; answers a failed JSON-patch ``test``
+with 422, not 500; gives lists a ``kind`` and a ``resourceVersion``; and starts a
+watch after the ``resourceVersion`` asked for instead of replaying everything. Kopf's
+finalizers, progress storage and restarts depend on all of these.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import jsonpatch
+import kmock
+from kmock._internal import enums, rendering
+from kmock._internal.k8s import KubernetesError
+
+__all__ = ["PatchTestFailed", "StampingEmulator"]
+
+
+@attrs.frozen
+class PatchTestFailed(KubernetesError):
+    status: int = 422
+    reason: str | None = "Invalid"
+
+
+class StampingEmulator(kmock.KubernetesEmulator):
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        self.envwake_versions = itertools.count(1)
+        self.envwake_latest = 0
+
+    def _next_version(self) -> str:
+        self.envwake_latest = next(self.envwake_versions)
+        return str(self.envwake_latest)
+
+    async def _handle(self, request: rendering.Request) -> Any:
+        if request.resource is not None:
+            if request.action == enums.action.CREATE and isinstance(request.data, dict):
+                self._stamp_new(request)
+            elif request.action == enums.action.UPDATE and request.name is not None:
+                self._stamp_change(request)
+        try:
+            return await super()._handle(request)
+        except jsonpatch.JsonPatchTestFailed as exc:
+            raise PatchTestFailed(message=str(exc)) from None
+
+    def _stamp_new(self, request: rendering.Request) -> None:
+        meta = request.data.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + secrets.token_hex(3)
+        if request.namespace and not meta.get("namespace"):
+            meta["namespace"] = request.namespace
+        meta.setdefault("uid", str(uuid.uuid4()))
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta.setdefault("creationTimestamp", now)
+        meta["resourceVersion"] = self._next_version()
+        meta["generation"] = 1
+
+    def _stamp_change(self, request: rendering.Request) -> None:
+        assert request.resource is not None
+        assert request.name is not None
+        key = (request.resource, request.namespace, request.name)
+        current: Any = self.objects[key] if key in self.objects else None  # noqa: SIM401 (no .get)
+        generation = int(((current or {}).get("metadata") or {}).get("generation") or 1)
+        version = self._next_version()
+        status_only = request.subresource == "status"
+        if isinstance(request.data, dict):
+            meta = request.data.setdefault("metadata", {})
+            meta["resourceVersion"] = version
+            if "spec" in request.data and not status_only:
+                meta["generation"] = generation + 1
+        elif isinstance(request.data, list):  # a JSON patch: stamp after its test operations
+            request.data.append(
+                {"op": "add", "path": "/metadata/resourceVersion", "value": version}
+            )
+            if not status_only and any(
+                str(op.get("path", "")).startswith("/spec") for op in request.data
+            ):
+                request.data.append(
+                    {"op": "add", "path": "/metadata/generation", "value": generation + 1}
+                )
+
+    async def _serve_list(self, request: rendering.Request) -> Any:
+        listing: dict[str, Any] = dict(await super()._serve_list(request))  # type: ignore[arg-type]
+        kind = _kind(self, request)
+        if kind:
+            listing["kind"] = f"{kind}List"
+        listing["apiVersion"] = _api_version(request)
+        listing["metadata"] = {"resourceVersion": str(self.envwake_latest)}
+        return listing
+
+    async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[Any]:
+        since = (
+            int(request.params.get("resourceVersion") or 0)
+            if str(request.params.get("resourceVersion") or "0").isdigit()
+            else 0
+        )
+        async for event in super()._serve_watch(request):
+            if isinstance(event, dict):
+                version = (event.get("object") or {}).get("metadata", {}).get(
+                    "resourceVersion"
+                ) or "0"
+                if str(version).isdigit() and int(version) <= since:
+                    continue
+            yield event
+
+
+def _kind(emulator: StampingEmulator, request: rendering.Request) -> str | None:
+    resource = request.resource
+    for info_key, info in emulator.resources.items():
+        if info_key == resource or str(info_key) == str(resource):
+            return getattr(info, "kind", None)
+    return getattr(resource, "kind", None)
+
+
+def _api_version(request: rendering.Request) -> str:
+    resource = request.resource
+    group = getattr(resource, "group", "") or ""
+    version = getattr(resource, "version", "") or "v1"
+    return f"{group}/{version}" if group else version

@@ -1,0 +1,226 @@
+"""The operator end to end: Kopf + kmock's Kubernetes emulator + the whole local stack."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, timedelta
+
+import aiohttp
+import kmock
+import kopf
+import pytest
+
+import envwake.handlers  # noqa: F401  (registers the handlers with Kopf)
+from envwake.kube import ApiSink
+from envwake.runtime import Clock, Runtime
+from envwake.sandbox.kubernetes import StampingEmulator
+
+from .conftest import OTHER_ACCOUNT, at
+
+WAKES = "envwake.dev/v1alpha1/environmentwakes"
+SERVER: dict[str, str] = {}
+
+
+@kopf.on.login()
+def login_to_the_emulator(**_):
+    return kopf.ConnectionInfo(server=SERVER["url"], default_namespace="envwake")
+
+
+class NonKopfTasks:
+    """Kopf cancels tasks it did not start; keep pytest's own tasks out of that."""
+
+    def __contains__(self, task) -> bool:
+        code = getattr(task.get_coro(), "cr_code", None)
+        return code is None or "/kopf/" not in code.co_filename
+
+
+@pytest.fixture
+async def k8s():
+    async with StampingEmulator() as emulator, kmock.Server(emulator) as server:
+        emulator.resources.load_bundled()  # core/v1 and friends: Kopf's discovery needs them
+        emulator.resources[WAKES] = kmock.ResourceInfo(
+            kind="EnvironmentWake",
+            namespaced=True,
+            shortnames={"ewake"},
+            subresources={"status"},
+            verbs={"list", "watch", "get", "create", "patch", "update", "delete"},
+        )
+        SERVER["url"] = str(server.url).rstrip("/")
+        yield emulator
+
+
+@contextlib.asynccontextmanager
+async def operator(runtime: Runtime):
+    settings = kopf.OperatorSettings()
+    settings.watching.inactivity_timeout = 3600
+    stop, ready = asyncio.Event(), asyncio.Event()
+    tasks = await kopf.spawn_tasks(
+        clusterwide=True,
+        standalone=True,
+        settings=settings,
+        memo=kopf.Memo(runtime=runtime),
+        stop_flag=stop,
+        ready_flag=ready,
+    )
+    task = asyncio.create_task(kopf.run_tasks(tasks, ignored=NonKopfTasks()))
+    await ready.wait()
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+def wake(name: str, **spec) -> dict:
+    return {
+        "apiVersion": "envwake.dev/v1alpha1",
+        "kind": "EnvironmentWake",
+        "metadata": {"name": name, "namespace": "envwake"},
+        "spec": {"environment": "dev", **spec},
+    }
+
+
+async def post(obj: dict) -> None:
+    url = f"{SERVER['url']}/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes"
+    async with aiohttp.ClientSession() as http, http.post(url, json=obj) as response:
+        assert response.status in (200, 201), await response.text()
+
+
+async def delete(name: str) -> None:
+    url = f"{SERVER['url']}/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes/{name}"
+    async with aiohttp.ClientSession() as http, http.delete(url) as response:
+        assert response.status == 200, await response.text()
+
+
+RESOURCE = kmock.resource("envwake.dev", "v1alpha1", "environmentwakes")
+
+
+def current(k8s, name: str) -> dict | None:
+    key = (RESOURCE, "envwake", name)
+    if key not in k8s.objects or k8s.objects[key].deleted:
+        return None
+    return k8s.objects[key].raw
+
+
+async def until(predicate, *, seconds: float = 60.0, show=lambda: None):
+    for _ in range(int(seconds * 20)):
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting; last seen: {show()}")
+
+
+def events(k8s, name: str) -> list[tuple[str, str]]:
+    return [
+        (obj.raw["type"], obj.raw["reason"])
+        for (resource, _, _), obj in k8s.objects.items()
+        if getattr(resource, "plural", "") == "events"
+        and not obj.deleted
+        and obj.raw.get("involvedObject", {}).get("name") == name
+    ]
+
+
+def runtime_for(stack, now: str) -> Runtime:
+    return Runtime(
+        {"dev": stack.environment},
+        lambda env: stack.reconciler,
+        ApiSink(SERVER["url"]),
+        clock=Clock(origin=at(now).astimezone(UTC)),
+    )
+
+
+async def test_saturday_wake_end_to_end(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(
+            wake(
+                "release-test",
+                startAt="2026-11-28T10:00:00+09:00",
+                reason="Release 2026.11 regression test",
+                requestedBy="hanako.yamada",
+            )
+        )
+        body = await until(
+            lambda: (
+                (b := current(k8s, "release-test"))
+                and b.get("status", {}).get("phase") == "Awake"
+                and b
+            ),
+            show=lambda: (current(k8s, "release-test"), runtime.reports),
+        )
+        status = body["status"]
+        assert status["effectiveStopAt"] == "2026-11-28T22:00:00+09:00"
+        assert status["nextAction"]["description"] == "stop 2026-11-28 22:00"
+        assert {c["type"]: c["status"] for c in status["conditions"]} == {
+            "Ready": "True",
+            "Valid": "True",
+            "Awake": "True",
+            "Synced": "True",
+            "Failed": "False",
+        }
+        assert [p["state"] for p in status["pullRequests"]] == ["merged", "merged"]
+        assert status["services"] == {"ready": 3, "total": 3}
+        assert "envwake.dev/finalizer" in body["metadata"]["finalizers"]
+        await until(lambda: "Awake" in [r for _, r in events(k8s, "release-test")])
+        reasons = [r for _, r in events(k8s, "release-test")]
+        for reason in (
+            "ScheduleHeld",
+            "ClusterStarting",
+            "ClusterAvailable",
+            "PullRequestOpened",
+            "Merged",
+            "ServicesReady",
+            "Awake",
+        ):
+            assert reason in reasons, reasons
+        assert "hanako.yamada" in next(iter(stack.repo.pulls.values())).body
+
+        # The evening: the operator replans when its clock reaches the stop.
+        runtime.clock.origin += timedelta(hours=12)
+        await runtime.poke("dev")
+        body = await until(
+            lambda: (
+                (b := current(k8s, "release-test")) and b["status"]["phase"] == "Completed" and b
+            )
+        )
+        assert stack.aws.cluster_status("payments-db", account=OTHER_ACCOUNT) == "stopped"
+        assert "minReplicaCount: 0" in stack.base("apps/shop/api/scaledobject.yaml")
+
+        await delete("release-test")
+        await until(lambda: current(k8s, "release-test") is None)
+
+
+async def test_invalid_wake_fails_without_side_effects(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("typo", environment="prod"))
+        body = await until(
+            lambda: (b := current(k8s, "typo")) and b.get("status", {}).get("phase") and b
+        )
+        status = body["status"]
+        assert status["phase"] == "Failed"
+        valid = next(c for c in status["conditions"] if c["type"] == "Valid")
+        assert (valid["status"], valid["reason"]) == ("False", "EnvironmentUnknown")
+        assert "unknown environment 'prod' (known: dev)" in valid["message"]
+        await until(lambda: ("Warning", "EnvironmentUnknown") in events(k8s, "typo"))
+    assert stack.repo.pulls == {}
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+
+
+async def test_deleting_an_active_wake_puts_the_environment_to_sleep_and_resets_it(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("short", startAt="2026-11-28T10:00:00+09:00"))
+        await until(
+            lambda: (b := current(k8s, "short")) and b.get("status", {}).get("phase") == "Awake"
+        )
+        runtime.clock.origin += timedelta(hours=2)
+        await delete("short")
+        await until(lambda: current(k8s, "short") is None)
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+    assert stack.aws.cluster_status("payments-db", account=OTHER_ACCOUNT) == "stopped"
+    assert "minReplicaCount: 0" in stack.base("apps/shop/web/scaledobject.yaml")
+    scheduler = stack.aws.session().client("scheduler", endpoint_url=stack.aws.url)
+    assert scheduler.get_schedule(Name="shop-db-stop")["State"] == "ENABLED"
