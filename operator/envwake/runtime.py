@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -27,7 +27,7 @@ from envwake.reconciler import Reconciler
 from envwake.reconciler.report import EnvironmentReport, Step
 from envwake.reconciler.status import condition, wake_status
 
-__all__ = ["Clock", "Runtime", "StatusSink", "WakeKey"]
+__all__ = ["Clock", "Runtime", "StatusSink", "WakeKey", "sleep_until_triggered"]
 
 WakeKey = tuple[str, str]  # namespace, name
 logger = logging.getLogger("envwake")
@@ -53,6 +53,12 @@ class Clock:
         if self.loop_origin is None:
             self.loop_origin = loop_time
         return self.origin + timedelta(seconds=loop_time - self.loop_origin)
+
+
+async def sleep_until_triggered(trigger: asyncio.Event, seconds: float | None) -> None:
+    """Sleep until ``trigger`` is set or ``seconds`` pass (forever when None)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(trigger.wait(), timeout=seconds)
 
 
 @dataclass
@@ -85,12 +91,14 @@ class Runtime:
         *,
         clock: Clock | None = None,
         retry_after: float = 60.0,
+        sleep: Callable[[asyncio.Event, float | None], Awaitable[None]] = sleep_until_triggered,
     ) -> None:
         self.environments = environments
         self.reconcilers = {name: reconcilers(env) for name, env in environments.items()}
         self.sink = sink
         self.clock = clock or Clock()
         self.retry_after = retry_after
+        self.sleep = sleep
         self.wakes: dict[str, dict[WakeKey, _Wake]] = {name: {} for name in environments}
         self._triggers: dict[str, asyncio.Event] = {}
         self._requested: dict[str, int] = {}  # tickets handed out per environment
@@ -210,8 +218,7 @@ class Runtime:
             async with self._progress:
                 self._completed[name] = ticket
                 self._progress.notify_all()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(trigger.wait(), timeout=delay)
+            await self.sleep(trigger, delay)
 
     async def _reconcile(self, name: str) -> float | None:
         """Converge ``name`` now; returns how long to sleep until the next deadline."""

@@ -122,6 +122,10 @@ def events(k8s, name: str) -> list[tuple[str, str]]:
     ]
 
 
+def condition_reasons(body: dict | None) -> set[str]:
+    return {c["reason"] for c in ((body or {}).get("status") or {}).get("conditions") or []}
+
+
 def runtime_for(stack, now: str) -> Runtime:
     return Runtime(
         {"dev": stack.environment},
@@ -224,3 +228,70 @@ async def test_deleting_an_active_wake_puts_the_environment_to_sleep_and_resets_
     assert "minReplicaCount: 0" in stack.base("apps/shop/web/scaledobject.yaml")
     scheduler = stack.aws.session().client("scheduler", endpoint_url=stack.aws.url)
     assert scheduler.get_schedule(Name="shop-db-stop")["State"] == "ENABLED"
+
+
+class VirtualTimer:
+    """The runtime's sleep, in virtual time: records each sleep and moves the clock instead.
+
+    After ``limit`` sleeps it waits for a trigger only, so the loop stays quiet."""
+
+    def __init__(self, clock: Clock, limit: int) -> None:
+        self.clock, self.limit, self.slept = clock, limit, []
+
+    async def __call__(self, trigger: asyncio.Event, seconds: float | None) -> None:
+        if seconds is None or len(self.slept) >= self.limit:
+            await trigger.wait()
+            return
+        self.slept.append(seconds)
+        self.clock.origin += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
+
+
+async def test_deadlines_are_slept_until_not_polled(stack, k8s):
+    clock = Clock(origin=at("2026-11-28 10:00").astimezone(UTC))
+    timer = VirtualTimer(clock, limit=1)
+    runtime = Runtime(
+        {"dev": stack.environment},
+        lambda env: stack.reconciler,
+        ApiSink(SERVER["url"]),
+        clock=clock,
+        sleep=timer,
+    )
+    async with operator(runtime):
+        await post(wake("sat", startAt="2026-11-28T10:00:00+09:00"))
+        body = await until(
+            lambda: (
+                (b := current(k8s, "sat")) and b.get("status", {}).get("phase") == "Completed" and b
+            )
+        )
+    # One sleep, from the moment the wake was awake until the stop at 22:00: no polling.
+    assert len(timer.slept) == 1
+    assert 11.9 * 3600 < timer.slept[0] <= 12 * 3600
+    assert body["status"]["effectiveStopAt"] == "2026-11-28T22:00:00+09:00"
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+
+
+async def test_a_restarted_operator_adopts_the_open_pull_request(stack, k8s):
+    from envwake.gitops import Timing
+    from envwake.sandbox.github import CiJob
+
+    stack.repo.ci = [CiJob("build", outcome="hang")]
+    stack.reconciler.adapters.timing = Timing(
+        sleep=stack.time.sleep, monotonic=stack.time.monotonic, poll=10, check_timeout=120
+    )
+    async with operator(runtime_for(stack, "2026-11-28 10:00")):
+        await post(wake("restart", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: "ChecksTimedOut" in condition_reasons(current(k8s, "restart")))
+    # The operator is gone with a pull request open and CI stuck. CI recovers; a new one starts.
+    (pr,) = stack.repo.pulls.values()
+    assert pr.state == "open"
+    stack.repo.ci = [CiJob("build", seconds=10)]
+    stack.github.service.start_ci(stack.repo, pr.head_sha)
+    async with operator(runtime_for(stack, "2026-11-28 10:05")):
+        await until(
+            lambda: (current(k8s, "restart") or {}).get("status", {}).get("phase") == "Awake"
+        )
+    merged = [p for p in stack.repo.pulls.values() if p.merged]
+    assert len(merged) == 2  # one per wave
+    assert pr.number in {p.number for p in merged}  # the open one was adopted, not duplicated
+    assert len({p.head for p in stack.repo.pulls.values()}) == len(stack.repo.pulls)
