@@ -10,7 +10,7 @@ import aiohttp
 
 from envwake.reconciler.report import Step
 
-__all__ = ["ApiSink"]
+__all__ = ["ApiSink", "KubernetesClusterView"]
 
 
 class ApiSink:
@@ -73,3 +73,38 @@ class ApiSink:
         ):
             response.raise_for_status()
             self.events_posted += 1
+
+
+class KubernetesClusterView:
+    """What the cluster applied, read through the Kubernetes API (from a worker thread):
+    the ScaledObjects' ``minReplicaCount`` and the Deployments' ready replicas."""
+
+    def __init__(self, api_client: Any) -> None:
+        from kubernetes import client
+
+        self._custom = client.CustomObjectsApi(api_client)
+        self._apps = client.AppsV1Api(api_client)
+        self._errors = client.exceptions.ApiException
+
+    def scaled_object_min(self, namespace: str, name: str) -> int | None:
+        try:
+            obj: Any = self._custom.get_namespaced_custom_object(
+                "keda.sh", "v1alpha1", namespace, "scaledobjects", name
+            )
+        except self._errors as exc:
+            if exc.status == 404:
+                return None
+            raise
+        value = (obj.get("spec") or {}).get("minReplicaCount")
+        return value if isinstance(value, int) else None
+
+    def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]:
+        try:
+            deployment = self._apps.read_namespaced_deployment(name, namespace)
+        except self._errors as exc:
+            if exc.status == 404:
+                return 0, 0
+            raise
+        wanted = int(deployment.spec.replicas or 0) if deployment.spec else 0
+        ready = int(deployment.status.ready_replicas or 0) if deployment.status else 0
+        return ready, wanted

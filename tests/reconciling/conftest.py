@@ -63,11 +63,14 @@ class Time:
     github: GitHubEmulator
     now: float = 0.0
     slept: list[float] = field(default_factory=list)
+    on_sleep: list = field(default_factory=list)
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
         self.github.service.advance(seconds)
+        for hook in self.on_sleep:
+            hook()
 
     def monotonic(self) -> float:
         return self.now

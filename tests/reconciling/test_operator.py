@@ -295,3 +295,35 @@ async def test_a_restarted_operator_adopts_the_open_pull_request(stack, k8s):
     assert len(merged) == 2  # one per wave
     assert pr.number in {p.number for p in merged}  # the open one was adopted, not duplicated
     assert len({p.head for p in stack.repo.pulls.values()}) == len(stack.repo.pulls)
+
+
+async def test_sync_and_readiness_are_read_from_the_cluster(stack, k8s):
+    """The operator reads ScaledObjects and Deployments through the Kubernetes API, where
+    the sandbox Flux/KEDA applied what was merged."""
+    from kubernetes import client
+
+    from envwake.kube import KubernetesClusterView
+
+    k8s.resources["keda.sh/v1alpha1/scaledobjects"] = kmock.ResourceInfo(
+        kind="ScaledObject",
+        namespaced=True,
+        verbs={"list", "watch", "get", "create", "patch", "delete"},
+    )
+    stack.flux.kubernetes_url = SERVER["url"]
+    stack.time.on_sleep = [stack.flux.tick]
+    api = client.ApiClient(client.Configuration(host=SERVER["url"]))
+    stack.reconciler.adapters.cluster = KubernetesClusterView(api)
+    async with operator(runtime_for(stack, "2026-11-28 10:00")):
+        await post(wake("k8s", startAt="2026-11-28T10:00:00+09:00"))
+        body = await until(
+            lambda: (
+                (current(k8s, "k8s") or {}).get("status", {}).get("phase") == "Awake"
+                and current(k8s, "k8s")
+            )
+        )
+    assert body["status"]["services"] == {"ready": 3, "total": 3}
+    scaled = kmock.resource("keda.sh", "v1alpha1", "scaledobjects")
+    assert k8s.objects[scaled, "shop", "api"].raw["spec"]["minReplicaCount"] == 2
+    assert k8s.objects[scaled, "payments", "ledger"].raw["spec"]["minReplicaCount"] == 3
+    deployment = k8s.objects[kmock.resource("apps", "v1", "deployments"), "shop", "web"].raw
+    assert deployment["status"]["readyReplicas"] == deployment["spec"]["replicas"] == 2

@@ -13,6 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import ruamel.yaml
 
 from envwake.manifests import summarize
 from envwake.model.loading import Environment
@@ -38,12 +42,14 @@ class FluxKeda:
         branch: str = "master",
         ready_after: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        kubernetes_url: str | None = None,
     ) -> None:
         self.environment = environment
         self.store = store
         self.branch = branch
         self.ready_after = ready_after
         self.clock = clock
+        self.kubernetes_url = kubernetes_url  # also apply into a Kubernetes API (the emulator)
         self.applied_revision: str | None = None
         self.workloads: dict[str, Workload] = {}
         self.applies = 0
@@ -68,6 +74,79 @@ class FluxKeda:
                 self.workloads[service.key] = workload
         self.applied_revision = revision
         self.applies += 1
+        if self.kubernetes_url:
+            self._apply(revision)
+
+    def tick(self) -> None:
+        """Flux's interval and the kubelet: sync, and report pods that became ready."""
+        self.sync()
+        if self.kubernetes_url:
+            for service in self.environment.services:
+                ready, wanted = self.deployment_ready(service.namespace, service.service_name)
+                self._patch(
+                    "apps/v1",
+                    "deployments",
+                    service.namespace,
+                    service.service_name,
+                    {
+                        "spec": {"replicas": wanted},
+                        "status": {"readyReplicas": ready, "replicas": wanted},
+                    },
+                )
+
+    def _apply(self, revision: str) -> None:
+        loader = ruamel.yaml.YAML(typ="safe", pure=True)
+        for service in self.environment.services:
+            path = service.manifest.scaled_object.path
+            for document in loader.load_all(self.store.read_file(revision, path)):
+                if isinstance(document, dict) and document.get("kind") == "ScaledObject":
+                    document["metadata"]["namespace"] = service.namespace
+                    self._upsert("keda.sh/v1alpha1", "scaledobjects", service.namespace, document)
+            workload = self.workloads[service.key]
+            labels = {"app": service.service_name}
+            deployment = {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": service.service_name, "namespace": service.namespace},
+                "spec": {
+                    "replicas": workload.min_replicas or 0,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "containers": [
+                                {"name": service.service_name, "image": "sandbox:latest"}
+                            ]
+                        },
+                    },
+                },
+            }
+            self._upsert("apps/v1", "deployments", service.namespace, deployment)
+
+    def _url(self, api_version: str, plural: str, namespace: str, name: str | None = None) -> str:
+        prefix = "api" if "/" not in api_version else "apis"
+        url = f"{self.kubernetes_url}/{prefix}/{api_version}/namespaces/{namespace}/{plural}"
+        return f"{url}/{name}" if name else url
+
+    def _upsert(self, api_version: str, plural: str, namespace: str, body: dict[str, Any]) -> None:
+        name = body["metadata"]["name"]
+        existing = requests.get(self._url(api_version, plural, namespace, name), timeout=10)
+        if existing.status_code == 404:
+            requests.post(
+                self._url(api_version, plural, namespace), json=body, timeout=10
+            ).raise_for_status()
+        else:
+            self._patch(api_version, plural, namespace, name, {"spec": body.get("spec", {})})
+
+    def _patch(
+        self, api_version: str, plural: str, namespace: str, name: str, patch: dict[str, Any]
+    ) -> None:
+        requests.patch(
+            self._url(api_version, plural, namespace, name),
+            json=patch,
+            timeout=10,
+            headers={"Content-Type": "application/merge-patch+json"},
+        ).raise_for_status()
 
     # -- ClusterView -------------------------------------------------------------------------
 
