@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from envwake import errors
-from envwake.cli import config, manifest, plan
+from envwake.cli import config, manifest, plan, run
 from envwake.cli.parsing import ArgumentParser, fail
 
 __all__ = ["build_parser", "main"]
@@ -18,6 +18,7 @@ def build_parser() -> ArgumentParser:
         description="Wake GitOps-managed development environments, and put them back to sleep.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run.register(subparsers)
     plan.register(subparsers)
     config.register(subparsers)
     manifest.register(subparsers)

@@ -1,0 +1,202 @@
+"""``envwake run``: the operator, with every setting from a flag or an environment variable."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import ssl
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from envwake import configdir, errors
+from envwake.cli.parsing import fail
+
+__all__ = ["OperatorSettings", "clone_url", "register", "settings_from"]
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    config_dir: Path
+    namespaces: tuple[str, ...]  # empty: all namespaces
+    github_secret_dir: Path | None
+    github_api_url: str | None
+    aws_endpoint_url: str | None
+    aws_region: str
+    log_format: str
+    liveness: str | None
+    workdir: Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the operator (reconcile EnvironmentWakes)",
+        description="Run the operator. Every flag has an environment variable in brackets.",
+    )
+    parser.add_argument(
+        "--config-dir",
+        default=_env("ENVWAKE_CONFIG_DIR", "config"),
+        help="environment configs [ENVWAKE_CONFIG_DIR]",
+    )
+    parser.add_argument(
+        "--namespace",
+        action="append",
+        default=None,
+        help="a namespace to watch; repeatable; default all [ENVWAKE_NAMESPACES]",
+    )
+    parser.add_argument(
+        "--github-secret-dir",
+        default=_env("ENVWAKE_GITHUB_SECRET_DIR"),
+        help="mounted Secret with app-id, installation-id, private-key "
+        "[ENVWAKE_GITHUB_SECRET_DIR]; else ENVWAKE_GITHUB_* variables",
+    )
+    parser.add_argument(
+        "--github-api-url",
+        default=_env("ENVWAKE_GITHUB_API_URL"),
+        help="GitHub (Enterprise) API URL [ENVWAKE_GITHUB_API_URL]",
+    )
+    parser.add_argument(
+        "--aws-endpoint-url",
+        default=_env("ENVWAKE_AWS_ENDPOINT_URL"),
+        help="AWS endpoint override, for the local stack [ENVWAKE_AWS_ENDPOINT_URL]",
+    )
+    parser.add_argument(
+        "--aws-region",
+        default=_env("AWS_REGION", "ap-northeast-1"),
+        help="default AWS region [AWS_REGION]",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=_env("ENVWAKE_LOG_FORMAT", "text"),
+        help="[ENVWAKE_LOG_FORMAT]",
+    )
+    parser.add_argument(
+        "--liveness",
+        default=_env("ENVWAKE_LIVENESS"),
+        help="liveness endpoint, like http://0.0.0.0:8080/healthz [ENVWAKE_LIVENESS]",
+    )
+    parser.add_argument(
+        "--workdir",
+        default=_env("ENVWAKE_WORKDIR"),
+        help="scratch space for working copies [ENVWAKE_WORKDIR]",
+    )
+    parser.set_defaults(run=run)
+
+
+def settings_from(args: argparse.Namespace) -> OperatorSettings:
+    namespaces = args.namespace or [
+        n for n in (_env("ENVWAKE_NAMESPACES") or "").split(",") if n.strip()
+    ]
+    liveness = args.liveness
+    if liveness and not urlsplit(liveness).scheme.startswith("http"):
+        raise errors.EnvwakeError(
+            f"--liveness {liveness!r} must be an http:// URL with a host and port"
+        )
+    return OperatorSettings(
+        config_dir=Path(args.config_dir),
+        namespaces=tuple(n.strip() for n in namespaces),
+        github_secret_dir=Path(args.github_secret_dir) if args.github_secret_dir else None,
+        github_api_url=args.github_api_url,
+        aws_endpoint_url=args.aws_endpoint_url,
+        aws_region=args.aws_region,
+        log_format=args.log_format,
+        liveness=liveness,
+        workdir=Path(args.workdir) if args.workdir else Path(tempfile.gettempdir()),
+    )
+
+
+def clone_url(api_url: str, repository: str) -> str:
+    """Where git finds ``repository``: github.com, a GitHub Enterprise host, or the emulator."""
+    parts = urlsplit(api_url)
+    if parts.netloc == "api.github.com":
+        return f"https://github.com/{repository}.git"
+    if parts.path.rstrip("/").endswith("/api/v3"):
+        return f"{parts.scheme}://{parts.netloc}/{repository}.git"
+    return f"{api_url.rstrip('/')}/{repository}.git"
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    environments, problems = configdir.load_config_dir(settings.config_dir)
+    if problems:
+        fail("invalid environment configs: " + "; ".join(str(p) for p in problems))
+    from envwake.gitops import AppCredentials  # imported late: `envwake --help` stays fast
+
+    if settings.github_secret_dir is not None:
+        credentials = AppCredentials.from_directory(settings.github_secret_dir)
+    else:
+        credentials = AppCredentials.from_environment()
+    if settings.github_api_url:
+        credentials = AppCredentials(
+            credentials.app_id,
+            credentials.installation_id,
+            credentials.private_key,
+            settings.github_api_url.rstrip("/"),
+        )
+    _operate(settings, environments, credentials)
+    return 0
+
+
+def _operate(settings: OperatorSettings, environments: dict[str, Any], credentials: Any) -> None:
+    import kopf
+    from kubernetes import client, config
+
+    import envwake.handlers  # noqa: F401  (registers the handlers)
+    from envwake.aws import AuroraClusters, AwsSessions, Schedules
+    from envwake.gitops import GitHubSession
+    from envwake.kube import ApiSink, KubernetesClusterView
+    from envwake.reconciler import Adapters, Reconciler
+    from envwake.runtime import Runtime
+
+    try:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        config.load_kube_config()  # type: ignore[no-untyped-call]
+    configuration = client.Configuration.get_default_copy()
+    api = client.ApiClient(configuration)
+    headers = (
+        {"Authorization": configuration.api_key.get("authorization", "")}
+        if configuration.api_key
+        else {}
+    )
+    context = (
+        ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+        if configuration.ssl_ca_cert
+        else None
+    )
+    sink = ApiSink(configuration.host, headers=headers, ssl=context)
+
+    def reconciler(environment: Any) -> Reconciler:
+        repository = environment.config.git.repository
+        sessions = AwsSessions(
+            region=environment.config.aws.region or settings.aws_region,
+            endpoint_url=settings.aws_endpoint_url,
+        )
+        adapters = Adapters(
+            github=lambda: GitHubSession(credentials, repository),
+            clone_url=clone_url(credentials.api_url, repository),
+            workdir=settings.workdir,
+            clusters=AuroraClusters(sessions),
+            schedules=Schedules(sessions),
+            cluster=KubernetesClusterView(api),
+        )
+        return Reconciler(environment, adapters)
+
+    if settings.log_format == "json":
+        kopf.configure(log_format=kopf.LogFormat.JSON)
+    runtime = Runtime(environments, reconciler, sink)
+    kopf.run(
+        clusterwide=not settings.namespaces,
+        namespaces=list(settings.namespaces),
+        standalone=True,
+        liveness_endpoint=settings.liveness,
+        memo=kopf.Memo(runtime=runtime),
+    )

@@ -1,0 +1,72 @@
+"""``envwake run``: settings and the clear failures before anything starts."""
+
+from pathlib import Path
+
+import pytest
+
+from envwake.cli.main import build_parser, main
+from envwake.cli.run import clone_url, settings_from
+
+CONFIG = Path(__file__).parents[2] / "config"
+
+
+def test_settings_from_flags_and_environment(monkeypatch):
+    monkeypatch.setenv("ENVWAKE_NAMESPACES", "envwake, team-a")
+    monkeypatch.setenv("ENVWAKE_LOG_FORMAT", "json")
+    args = build_parser().parse_args(
+        ["run", "--config-dir", str(CONFIG), "--aws-region", "us-east-1"]
+    )
+    settings = settings_from(args)
+    assert settings.namespaces == ("envwake", "team-a")
+    assert settings.log_format == "json"
+    assert settings.aws_region == "us-east-1"
+    assert settings.config_dir == CONFIG
+
+
+@pytest.mark.parametrize(
+    ("api", "expected"),
+    [
+        pytest.param("https://api.github.com", "https://github.com/acme/flux.git", id="github"),
+        pytest.param(
+            "https://ghe.example.com/api/v3",
+            "https://ghe.example.com/acme/flux.git",
+            id="enterprise",
+        ),
+        pytest.param("http://127.0.0.1:8080", "http://127.0.0.1:8080/acme/flux.git", id="emulator"),
+    ],
+)
+def test_clone_url(api, expected):
+    assert clone_url(api, "acme/flux") == expected
+
+
+def test_invalid_configs_stop_it_before_anything_starts(tmp_path, capsys):
+    (tmp_path / "dev.yaml").write_text("git: {repository: nope}\nservices: []\n")
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--config-dir", str(tmp_path)])
+    assert exited.value.code == 2
+    assert "invalid environment configs" in capsys.readouterr().err
+
+
+def test_missing_github_credentials_are_named(monkeypatch, capsys):
+    for name in (
+        "ENVWAKE_GITHUB_APP_ID",
+        "ENVWAKE_GITHUB_INSTALLATION_ID",
+        "ENVWAKE_GITHUB_PRIVATE_KEY",
+        "ENVWAKE_GITHUB_PRIVATE_KEY_FILE",
+        "ENVWAKE_GITHUB_SECRET_DIR",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--config-dir", str(CONFIG)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "envwake: GitHub App app-id, installation-id, private-key missing in the environment "
+        "(ENVWAKE_GITHUB_*)\n"
+    )
+
+
+def test_bad_liveness_url(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--config-dir", str(CONFIG), "--liveness", "8080"])
+    assert "--liveness '8080' must be an http:// URL" in capsys.readouterr().err
