@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -10,30 +10,11 @@ from envwake.gitops import AppCredentials, GitHubSession, Secret, Timing
 from envwake.model.environment import GitSettings
 from envwake.sandbox.github import CiJob, GitHubEmulator
 from envwake.sandbox.manifest_styles import ManifestStyle, deployment, scaled_object
+from tests.fakes import FakeTime
 
 from .openapi_check import violations
 
 REPO = "acme/flux-dev"
-
-
-@dataclass
-class FakeTime:
-    """Time that passes only when the code under test sleeps; CI moves with it."""
-
-    github: GitHubEmulator
-    now: float = 0.0
-    slept: list[float] = field(default_factory=list)
-    on_sleep: list = field(default_factory=list)
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        self.github.service.advance(seconds)
-        for hook in list(self.on_sleep):
-            hook()
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from envwake.reconciler import Adapters, Reconciler
 from envwake.sandbox.flux import FluxKeda
 from envwake.sandbox.github import CiJob, GitHubEmulator
 from envwake.sandbox.repository import flux_files
+from tests.fakes import FakeTime
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 OTHER_ACCOUNT = "222233334444"
@@ -57,32 +58,12 @@ def at(text: str) -> datetime:
 
 
 @dataclass
-class Time:
-    """One clock for the whole stack: CI, Aurora transitions and pods move with it."""
-
-    github: GitHubEmulator
-    now: float = 0.0
-    slept: list[float] = field(default_factory=list)
-    on_sleep: list = field(default_factory=list)
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        self.github.service.advance(seconds)
-        for hook in self.on_sleep:
-            hook()
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-@dataclass
 class Stack:
     environment: Environment
     github: GitHubEmulator
     aws: object
     flux: FluxKeda
-    time: Time
+    time: FakeTime
     reconciler: Reconciler
 
     @property
@@ -109,7 +90,7 @@ def stack(aws_emulator, tmp_path):
     assert isinstance(environment, Environment), environment
     with GitHubEmulator() as github:
         github.service.freeze_clock()
-        time = Time(github)
+        time = FakeTime(github)
         aws_emulator.reset()
         aws_emulator.configure(transition_seconds=120, clock=time.monotonic)
         aws_emulator.create_cluster("shop-db")

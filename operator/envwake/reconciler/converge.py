@@ -150,16 +150,8 @@ class Reconciler:
             services = [self._service(key) for key in wave.services]
             if not services:
                 continue
-            edits: list[Edit] = []
+            edits = self._min_replica_edits(services, replicas)
             for service in services:
-                edits.append(
-                    Edit(
-                        service.manifest.scaled_object.path,
-                        "min-replicas",
-                        replicas[service.key],
-                        document_name=service.service_name,
-                    )
-                )
                 deployment = service.manifest.deployment
                 if deployment is not None and deployment.timestamp_key_name:
                     edits.append(
@@ -195,15 +187,7 @@ class Reconciler:
         for wave in stop_waves(self.environment):
             services = [self._service(key) for key in wave.services]
             if services:
-                edits = tuple(
-                    Edit(
-                        s.manifest.scaled_object.path,
-                        "min-replicas",
-                        NORMAL_REPLICAS,
-                        document_name=s.service_name,
-                    )
-                    for s in services
-                )
+                edits = tuple(self._min_replica_edits(services, zero))
                 self._deliver(
                     session,
                     report,
@@ -230,15 +214,8 @@ class Reconciler:
         reason: str | None,
     ) -> None:
         services = list(self.environment.services)
-        edits = tuple(
-            Edit(
-                s.manifest.scaled_object.path,
-                "min-replicas",
-                NORMAL_REPLICAS,
-                document_name=s.service_name,
-            )
-            for s in services
-        )
+        zero = {service.key: NORMAL_REPLICAS for service in services}
+        edits = tuple(self._min_replica_edits(services, zero))
         delivery = self._deliver(
             session, report, ChangeSet(self.environment.name, "reset", edits, labels, reason), 1
         )
@@ -256,6 +233,18 @@ class Reconciler:
             report.step("Reset", f"{self.environment.name} is back on its normal schedule")
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _min_replica_edits(services: list[ServiceEntry], replicas: dict[str, int]) -> list[Edit]:
+        return [
+            Edit(
+                s.manifest.scaled_object.path,
+                "min-replicas",
+                replicas[s.key],
+                document_name=s.service_name,
+            )
+            for s in services
+        ]
 
     def _service(self, key: str) -> ServiceEntry:
         return next(s for s in self.environment.services if s.key == key)
