@@ -9,6 +9,7 @@ trigger's ``desiredReplicas``. Everything around it has defaults (see config/REA
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, time, timedelta
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 from croniter import croniter
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from envwake.model.durations import parse_duration
@@ -113,6 +114,27 @@ def _account_id(value: object) -> str:
     return value
 
 
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    """A validator accepting strings that match ``pattern``, else naming ``what`` it wants."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return check
+
+
+Repository = Annotated[
+    str, AfterValidator(_matching(_REPOSITORY, "a GitHub repository like owner/name"))
+]
+Namespace = Annotated[str, AfterValidator(_matching(_DNS_LABEL, "a Kubernetes namespace name"))]
+ObjectName = Annotated[str, AfterValidator(_matching(_DNS_SUBDOMAIN, "a Kubernetes object name"))]
+RoleName = Annotated[str, AfterValidator(_matching(_ROLE, "an IAM role name"))]
+Region = Annotated[str, AfterValidator(_matching(_REGION, "an AWS region like ap-northeast-1"))]
+ScheduleName = Annotated[
+    str, AfterValidator(_matching(_SCHEDULE_NAME, "an EventBridge Scheduler schedule name"))
+]
 CronExpression = Annotated[str, BeforeValidator(_cron)]
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
@@ -121,17 +143,10 @@ AccountID = Annotated[str, BeforeValidator(_account_id)]
 
 
 class GitSettings(_Model):
-    repository: str
+    repository: Repository
     base_branch: str = "master"
     checks: tuple[str, ...] | None = None  # None: the base branch's required checks
     merge_method: Literal["merge", "squash", "rebase"] = "merge"
-
-    @field_validator("repository")
-    @classmethod
-    def _repository(cls, value: str) -> str:
-        if not _REPOSITORY.match(value):
-            raise ValueError(f"{value!r} is not a GitHub repository like owner/name")
-        return value
 
     @field_validator("base_branch")
     @classmethod
@@ -169,15 +184,8 @@ class ResetSettings(_Model):
 
 
 class AwsSettings(_Model):
-    region: str | None = None  # default region of the clusters; else the operator's
+    region: Region | None = None  # default region of the clusters; else the operator's
     stop_clusters_found_available: bool = False  # the 7-day guard stops them, not just reports
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is not None and not _REGION.match(value):
-            raise ValueError(f"{value!r} is not an AWS region like ap-northeast-1")
-        return value
 
 
 class ScaledObjectManifest(_Model):
@@ -206,8 +214,8 @@ class ServiceManifests(_Model):
 
 class ServiceEntry(_Model):
     type: Literal["service"]
-    namespace: str
-    service_name: str
+    namespace: Namespace
+    service_name: ObjectName
     manifest: ServiceManifests
     dependencies: tuple[str, ...] = ()
     replicas: int | None = Field(default=None, ge=0, le=MAX_REPLICAS, strict=True)
@@ -216,30 +224,16 @@ class ServiceEntry(_Model):
     def key(self) -> str:
         return f"{self.namespace}/{self.service_name}"
 
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        if not _DNS_LABEL.match(value):
-            raise ValueError(f"{value!r} is not a Kubernetes namespace name")
-        return value
-
-    @field_validator("service_name")
-    @classmethod
-    def _service_name(cls, value: str) -> str:
-        if not _DNS_SUBDOMAIN.match(value):
-            raise ValueError(f"{value!r} is not a Kubernetes object name")
-        return value
-
 
 class RdsClusterEntry(_Model):
     type: Literal["rdscluster"]
     cluster_id: str = Field(alias="clusterID")
     aws_account_id: AccountID | None = Field(default=None, alias="awsAccountID")
-    role: str | None = None
-    region: str | None = None
-    start_schedule_name: str
+    role: RoleName | None = None
+    region: Region | None = None
+    start_schedule_name: ScheduleName
     origin_start_time: str
-    stop_schedule_name: str
+    stop_schedule_name: ScheduleName
     origin_stop_time: str
     dependencies: tuple[str, ...] = ()
 
@@ -252,27 +246,6 @@ class RdsClusterEntry(_Model):
     def _cluster_id(cls, value: str) -> str:
         if not _CLUSTER_ID.match(value) or value.endswith("-") or "--" in value:
             raise ValueError(f"{value!r} is not an Aurora DB cluster identifier")
-        return value
-
-    @field_validator("role")
-    @classmethod
-    def _role(cls, value: str | None) -> str | None:
-        if value is not None and not _ROLE.match(value):
-            raise ValueError(f"{value!r} is not an IAM role name")
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is not None and not _REGION.match(value):
-            raise ValueError(f"{value!r} is not an AWS region like ap-northeast-1")
-        return value
-
-    @field_validator("start_schedule_name", "stop_schedule_name")
-    @classmethod
-    def _schedule_name(cls, value: str) -> str:
-        if not _SCHEDULE_NAME.match(value):
-            raise ValueError(f"{value!r} is not an EventBridge Scheduler schedule name")
         return value
 
     @field_validator("origin_start_time", "origin_stop_time")
