@@ -112,6 +112,7 @@ def deliver(
             else:
                 copy.push(change.branch, lease=remote)
                 head = local
+                step("Pushed", f"pushed {change.branch} ({local[:12]})")
 
         if adopted is None:
             pull = session.create_pull(

@@ -36,6 +36,7 @@ REASONS: Final = frozenset(
         "ClusterAvailable",
         "ClusterStopping",
         "ClusterStopped",
+        "Pushed",
         "PullRequestOpened",
         "Merged",
         "CoveredByNormalSchedule",

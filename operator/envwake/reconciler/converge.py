@@ -62,6 +62,8 @@ class Adapters:
     timing: Timing = field(default_factory=Timing)
     sync_timeout: float = 600.0
     ready_timeout: float = 900.0
+    # Called with each step's reason as it happens (tests stop the operator here).
+    checkpoint: Callable[[str], None] = field(default=lambda reason: None)
 
 
 def ended_with_stop(plan: Plan, now: datetime) -> bool:
@@ -99,7 +101,12 @@ class Reconciler:
         plan = plan_environment(self.rules, wakes, now=now)
         desired = plan.state_at(now)
         report = EnvironmentReport(
-            self.environment.name, now, plan, desired, current_action(plan, now)
+            self.environment.name,
+            now,
+            plan,
+            desired,
+            current_action(plan, now),
+            checkpoint=self.adapters.checkpoint,
         )
         report.services_total = len(self.environment.services)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -52,8 +53,10 @@ class EnvironmentReport:
     services_total: int = 0
     failure: EnvwakeError | None = None
     converged: bool = False
+    checkpoint: Callable[[str], None] = field(default=lambda reason: None, repr=False)
 
     def step(
         self, reason: str, message: str, type: Literal["Normal", "Warning"] = "Normal"
     ) -> None:
         self.steps.append(Step(reason, message, type))
+        self.checkpoint(reason)
