@@ -6,6 +6,7 @@ from typing import Any
 
 import kopf
 
+from envwake import metrics
 from envwake.runtime import Runtime
 
 __all__ = ["FINALIZER", "GROUP", "PLURAL", "VERSION"]
@@ -27,12 +28,18 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         prefix="envwake.dev", key="last-handled-configuration"
     )
     settings.posting.level = 20  # INFO and above become events
+    port = memo.get("metrics_port")
+    if port:
+        memo["metrics_server"] = await metrics.serve(_runtime(memo).metrics, port=int(port))
     await _runtime(memo).start()
 
 
 @kopf.on.cleanup(id="envwake-stop")
 async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     await _runtime(memo).stop()
+    server = memo.get("metrics_server")
+    if server is not None:
+        await server.cleanup()
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL, id="wake-resumed")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from envwake.metrics import Metrics
 from envwake.model.loading import Environment
 from envwake.model.problems import format_location
 from envwake.model.wake import WakeSpec
@@ -92,6 +94,7 @@ class Runtime:
         clock: Clock | None = None,
         retry_after: float = 60.0,
         sleep: Callable[[asyncio.Event, float | None], Awaitable[None]] = sleep_until_triggered,
+        metrics: Metrics | None = None,
     ) -> None:
         self.environments = environments
         self.reconcilers = {name: reconcilers(env) for name, env in environments.items()}
@@ -99,6 +102,7 @@ class Runtime:
         self.clock = clock or Clock()
         self.retry_after = retry_after
         self.sleep = sleep
+        self.metrics = metrics or Metrics()
         self.wakes: dict[str, dict[WakeKey, _Wake]] = {name: {} for name in environments}
         self._triggers: dict[str, asyncio.Event] = {}
         self._requested: dict[str, int] = {}  # tickets handed out per environment
@@ -220,6 +224,13 @@ class Runtime:
                 self._progress.notify_all()
             await self.sleep(trigger, delay)
 
+    def _measure(self, name: str, report: EnvironmentReport, seconds: float) -> None:
+        self.metrics.observe_reconcile(name, report.desired.value, seconds)
+        for wait in _measured_pull_request_waits(report):
+            self.metrics.observe_pull_request_wait(name, wait)
+        if report.failure is not None:
+            self.metrics.observe_failure(name, report.failure.reason)
+
     async def _reconcile(self, name: str) -> float | None:
         """Converge ``name`` now; returns how long to sleep until the next deadline."""
         wakes = dict(self.wakes[name])
@@ -230,10 +241,12 @@ class Runtime:
         labels = tuple(_label(k, w) for k, w in wakes.items())
         reasons = sorted({w.spec.reason for w in wakes.values() if w.spec.reason})
         reconciler = self.reconcilers[name]
+        started = time.monotonic()
         report = await asyncio.to_thread(
             reconciler.converge, requests, now=now, labels=labels, reason="; ".join(reasons) or None
         )
         self.reports[name] = report
+        self._measure(name, report, time.monotonic() - started)
         for (key, wake), planned in zip(wakes.items(), report.plan.wakes, strict=True):
             if self.wakes[name].get(key) is not wake:
                 continue  # deleted or changed while we worked: its own reconcile follows
@@ -243,12 +256,21 @@ class Runtime:
             await self.sink.write_status(wake.body, wake.status)
             for step in report.steps:
                 await self.sink.emit(wake.body, step)
+        self.metrics.observe_wakes(
+            name, [w.status.get("phase", "Scheduled") for w in self.wakes[name].values()]
+        )
         if report.failure is not None and report.failure.transient:
             return float(getattr(report.failure, "retry_after", self.retry_after))
         following = report.plan.next_action(now)
         if following is None:
             return None
         return max((following.at - self.clock.now()).total_seconds(), 0.0)
+
+
+def _measured_pull_request_waits(report: EnvironmentReport) -> list[float]:
+    opened = [s.at for s in report.steps if s.reason == "PullRequestOpened"]
+    merged = [s.at for s in report.steps if s.reason == "Merged"]
+    return [m - o for o, m in zip(opened, merged, strict=False)]
 
 
 def _key(body: Mapping[str, Any]) -> WakeKey:

@@ -70,3 +70,36 @@ def test_bad_liveness_url(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--config-dir", str(CONFIG), "--liveness", "8080"])
     assert "--liveness '8080' must be an http:// URL" in capsys.readouterr().err
+
+
+def test_bad_metrics_port(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--config-dir", str(CONFIG), "--metrics-port", "http"])
+    assert "--metrics-port 'http' must be a TCP port number" in capsys.readouterr().err
+
+
+async def test_metrics_are_served_in_the_prometheus_text_format():
+    import socket
+
+    import aiohttp
+
+    from envwake.metrics import Metrics, serve
+
+    metrics = Metrics()
+    metrics.observe_wakes("dev", ["Awake", "Awake", "Scheduled"])
+    metrics.observe_failure("dev", "ChecksFailed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runner = await serve(metrics, host="127.0.0.1", port=port)
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/metrics") as response,
+        ):
+            text = await response.text()
+    finally:
+        await runner.cleanup()
+    assert 'envwake_wakes{environment="dev",phase="Awake"} 2' in text
+    assert 'envwake_wakes{environment="dev",phase="Scheduled"} 1' in text
+    assert 'envwake_failures_total{environment="dev",reason="ChecksFailed"} 1' in text

@@ -195,6 +195,11 @@ async def test_saturday_wake_end_to_end(stack, k8s):
         await delete("release-test")
         await until(lambda: current(k8s, "release-test") is None)
 
+    text = runtime.metrics.render()
+    assert 'envwake_reconciles_total{environment="dev",state="HOLD"}' in text
+    assert 'envwake_pull_request_wait_seconds_count{environment="dev"} 4' in text  # 2 waves x2
+    assert "# TYPE envwake_wakes gauge" in text
+
 
 async def test_invalid_wake_fails_without_side_effects(stack, k8s):
     runtime = runtime_for(stack, "2026-11-28 10:00")

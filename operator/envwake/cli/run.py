@@ -27,6 +27,7 @@ class OperatorSettings:
     aws_region: str
     log_format: str
     liveness: str | None
+    metrics_port: int | None
     workdir: Path
 
 
@@ -84,6 +85,11 @@ def register(subparsers: Any) -> None:
         help="liveness endpoint, like http://0.0.0.0:8080/healthz [ENVWAKE_LIVENESS]",
     )
     parser.add_argument(
+        "--metrics-port",
+        default=_env("ENVWAKE_METRICS_PORT"),
+        help="serve Prometheus metrics on /metrics at this port [ENVWAKE_METRICS_PORT]",
+    )
+    parser.add_argument(
         "--workdir",
         default=_env("ENVWAKE_WORKDIR"),
         help="scratch space for working copies [ENVWAKE_WORKDIR]",
@@ -100,6 +106,9 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         raise errors.EnvwakeError(
             f"--liveness {liveness!r} must be an http:// URL with a host and port"
         )
+    port = args.metrics_port
+    if port is not None and not (str(port).isdigit() and 0 < int(port) < 65536):
+        raise errors.EnvwakeError(f"--metrics-port {port!r} must be a TCP port number")
     return OperatorSettings(
         config_dir=Path(args.config_dir),
         namespaces=tuple(n.strip() for n in namespaces),
@@ -109,6 +118,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         aws_region=args.aws_region,
         log_format=args.log_format,
         liveness=liveness,
+        metrics_port=int(port) if port is not None else None,
         workdir=Path(args.workdir) if args.workdir else Path(tempfile.gettempdir()),
     )
 
@@ -198,5 +208,5 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
         namespaces=list(settings.namespaces),
         standalone=True,
         liveness_endpoint=settings.liveness,
-        memo=kopf.Memo(runtime=runtime),
+        memo=kopf.Memo(runtime=runtime, metrics_port=settings.metrics_port),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ class Step:
     reason: str  # CamelCase, equal to a condition reason
     message: str  # one line, no secrets
     type: Literal["Normal", "Warning"] = "Normal"
+    at: float = field(default_factory=time.monotonic, compare=False)  # for durations
 
 
 @dataclass(frozen=True)
