@@ -98,6 +98,19 @@ class KubernetesClusterView:
         value = (obj.get("spec") or {}).get("minReplicaCount")
         return value if isinstance(value, int) else None
 
+    def applied_revision(self, namespace: str, name: str) -> str | None:
+        """The Flux Kustomization's ``status.lastAppliedRevision``."""
+        try:
+            obj: Any = self._custom.get_namespaced_custom_object(
+                "kustomize.toolkit.fluxcd.io", "v1", namespace, "kustomizations", name
+            )
+        except self._errors as exc:
+            if exc.status == 404:
+                return None
+            raise
+        revision = (obj.get("status") or {}).get("lastAppliedRevision")
+        return str(revision) if revision else None
+
     def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]:
         try:
             deployment = self._apps.read_namespaced_deployment(name, namespace)

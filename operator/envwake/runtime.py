@@ -156,7 +156,8 @@ class Runtime:
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             message = first["msg"].removeprefix("Value error, ")
-            return None, f"spec.{format_location(first['loc'])}: {message}"
+            where = format_location(first["loc"])
+            return None, f"spec.{where}: {message}" if where else f"spec: {message}"
         if spec.environment not in self.environments:
             known = ", ".join(sorted(self.environments)) or "none"
             return (

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from envwake.model.environment import FluxSettings, KustomizationRef
 from envwake.planning import DesiredState
+from envwake.reconciler import Reconciler
 from envwake.reconciler.status import wake_status
 
 from .conftest import OTHER_ACCOUNT
@@ -207,3 +211,29 @@ def test_status_of_a_failed_check(stack):
     failed = next(c for c in status["conditions"] if c["type"] == "Failed")
     assert (failed["status"], failed["reason"]) == ("True", "ChecksFailed")
     assert "check build failed" in status["message"]
+
+
+def with_kustomization(stack):
+    config = stack.environment.config.model_copy(
+        update={"flux": FluxSettings(kustomization=KustomizationRef(name="apps"))}
+    )
+    environment = dataclasses.replace(stack.environment, config=config)
+    stack.reconciler = Reconciler(environment, stack.reconciler.adapters)
+
+
+def test_merges_count_once_the_kustomization_applied_them(stack):
+    with_kustomization(stack)
+    report = stack.converge(SATURDAY, now="2026-11-28 10:00")
+    assert report.failure is None, report.failure
+    head = stack.repo.store.ref("master")
+    assert stack.flux.applied_revision("flux-system", "apps") == f"master@sha1:{head}"
+
+
+def test_a_stuck_flux_times_out_naming_the_kustomization(stack):
+    with_kustomization(stack)
+    stack.flux.paused = True
+    report = stack.converge(SATURDAY, now="2026-11-28 10:00")
+    assert report.failure is not None
+    assert report.failure.reason == "SyncTimedOut"
+    assert "Kustomization flux-system/apps has not applied" in str(report.failure)
+    assert report.failure.transient

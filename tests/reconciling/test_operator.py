@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from datetime import UTC, timedelta
 
 import aiohttp
@@ -13,6 +14,8 @@ import pytest
 
 import envwake.handlers  # noqa: F401  (registers the handlers with Kopf)
 from envwake.kube import ApiSink
+from envwake.model.environment import FluxSettings, KustomizationRef
+from envwake.reconciler import Reconciler
 from envwake.runtime import Clock, Runtime
 from envwake.sandbox.kubernetes import StampingEmulator
 
@@ -191,6 +194,10 @@ async def test_saturday_wake_end_to_end(stack, k8s):
         )
         assert stack.aws.cluster_status("payments-db", account=OTHER_ACCOUNT) == "stopped"
         assert "minReplicaCount: 0" in stack.base("apps/shop/api/scaledobject.yaml")
+        await until(lambda: "ScheduleRestored" in [r for _, r in events(k8s, "release-test")])
+        reasons = [r for _, r in events(k8s, "release-test")]
+        for reason in ("Pushed", "ChecksPassed", "ClusterStopping", "ClusterStopped", "Asleep"):
+            assert reason in reasons, reasons
 
         await delete("release-test")
         await until(lambda: current(k8s, "release-test") is None)
@@ -309,6 +316,15 @@ async def test_sync_and_readiness_are_read_from_the_cluster(stack, k8s):
 
     from envwake.kube import KubernetesClusterView
 
+    k8s.resources["kustomize.toolkit.fluxcd.io/v1/kustomizations"] = kmock.ResourceInfo(
+        kind="Kustomization", namespaced=True, verbs={"list", "watch", "get", "create", "patch"}
+    )
+    config = stack.environment.config.model_copy(
+        update={"flux": FluxSettings(kustomization=KustomizationRef(name="apps"))}
+    )
+    stack.environment = dataclasses.replace(stack.environment, config=config)
+    stack.flux.environment = stack.environment
+    stack.reconciler = Reconciler(stack.environment, stack.reconciler.adapters)
     k8s.resources["keda.sh/v1alpha1/scaledobjects"] = kmock.ResourceInfo(
         kind="ScaledObject",
         namespaced=True,
@@ -332,3 +348,109 @@ async def test_sync_and_readiness_are_read_from_the_cluster(stack, k8s):
     assert k8s.objects[scaled, "payments", "ledger"].raw["spec"]["minReplicaCount"] == 3
     deployment = k8s.objects[kmock.resource("apps", "v1", "deployments"), "shop", "web"].raw
     assert deployment["status"]["readyReplicas"] == deployment["spec"]["replicas"] == 2
+    kustomizations = kmock.resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
+    revision = k8s.objects[kustomizations, "flux-system", "apps"].raw["status"][
+        "lastAppliedRevision"
+    ]
+    assert revision == f"master@sha1:{stack.repo.store.ref('master')}"
+
+
+# -- the issue's scenarios, through Kopf ------------------------------------------------------
+
+
+def phase(k8s, name: str) -> str | None:
+    return ((current(k8s, name) or {}).get("status") or {}).get("phase")
+
+
+async def at_time(runtime: Runtime, now: str) -> None:
+    """Move the operator's clock to ``now`` and let it act, as its deadline timer would."""
+    runtime.clock.origin = at(now).astimezone(UTC) - (runtime.clock.now() - runtime.clock.origin)
+    await runtime.poke("dev")
+
+
+async def test_wake_past_midnight(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-25 14:00")
+    async with operator(runtime):
+        await post(
+            wake("night", startAt="2026-11-25T14:00:00+09:00", stopAt="2026-11-26T02:00:00+09:00")
+        )
+        await until(lambda: phase(k8s, "night") == "Awake")  # the normal window covers the day
+        assert stack.merged_prs() == []
+        await at_time(runtime, "2026-11-25 23:30")
+        await until(lambda: phase(k8s, "night") == "Extending")
+        assert {p["action"] for p in current(k8s, "night")["status"]["pullRequests"]} == {"expand"}
+        await at_time(runtime, "2026-11-26 02:00")
+        await until(lambda: phase(k8s, "night") == "Stopping")
+        assert stack.aws.cluster_status("shop-db") == "stopped"
+        await at_time(runtime, "2026-11-26 10:00")
+        await until(lambda: phase(k8s, "night") == "Completed")
+        assert current(k8s, "night")["status"]["resetAt"] == "2026-11-26T10:00:00+09:00"
+
+
+async def test_two_overlapping_wakes(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(
+            wake("first", startAt="2026-11-28T10:00:00+09:00", stopAt="2026-11-28T14:00:00+09:00")
+        )
+        await post(
+            wake("second", startAt="2026-11-28T12:00:00+09:00", stopAt="2026-11-28T18:00:00+09:00")
+        )
+        await until(lambda: phase(k8s, "first") == "Awake")
+        await at_time(runtime, "2026-11-28 14:00")
+        await until(lambda: phase(k8s, "first") == "Stopping" and phase(k8s, "second") == "Awake")
+        assert stack.aws.cluster_status("shop-db") == "available"  # no stop: "second" needs it
+        await at_time(runtime, "2026-11-28 18:00")
+        await until(lambda: phase(k8s, "second") == "Stopping")
+        assert stack.aws.cluster_status("shop-db") == "stopped"
+        await at_time(runtime, "2026-11-28 22:00")
+        await until(lambda: phase(k8s, "first") == phase(k8s, "second") == "Completed")
+    assert len(stack.merged_prs()) == 4  # one start (2 waves), one stop (2 waves)
+
+
+async def test_early_start_hands_over(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-26 05:30")
+    async with operator(runtime):
+        await post(wake("early", startAt="2026-11-26T05:30:00+09:00"))
+        await until(lambda: phase(k8s, "early") == "Awake")
+        await at_time(runtime, "2026-11-26 10:00")
+        await until(lambda: phase(k8s, "early") == "Completed")
+    assert stack.aws.cluster_status("shop-db") == "available"  # handed over to the working day
+    assert "minReplicaCount: 0" in stack.base("apps/shop/api/scaledobject.yaml")
+
+
+async def test_failed_ci_check(stack, k8s):
+    from envwake.sandbox.github import CiJob
+
+    stack.repo.ci = [CiJob("build", outcome="failure", seconds=20)]
+    async with operator(runtime_for(stack, "2026-11-28 10:00")):
+        await post(wake("ci", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "ci") == "Failed")
+        await until(lambda: ("Warning", "ChecksFailed") in events(k8s, "ci"))
+        status = current(k8s, "ci")["status"]
+        assert "check build failed" in status["message"]
+        assert "ChecksFailed" in condition_reasons(current(k8s, "ci"))
+    assert stack.merged_prs() == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        pytest.param(
+            {"startAt": "2026-11-28T10:00:00+09:00", "stopAt": "2026-11-28T09:00:00+09:00"},
+            "spec: stopAt must be after startAt",
+            id="stop-before-start",
+        ),
+        pytest.param(
+            {"startAt": "tomorrow"}, "spec.startAt: Input should be a valid datetime", id="bad-time"
+        ),
+    ],
+)
+async def test_invalid_times_fail_without_side_effects(stack, k8s, spec, message):
+    async with operator(runtime_for(stack, "2026-11-28 10:00")):
+        await post(wake("bad", **spec))
+        await until(lambda: phase(k8s, "bad") == "Failed")
+        valid = next(c for c in current(k8s, "bad")["status"]["conditions"] if c["type"] == "Valid")
+        assert (valid["status"], valid["reason"]) == ("False", "WakeInvalid")
+        assert valid["message"].startswith(message)
+    assert stack.repo.pulls == {}

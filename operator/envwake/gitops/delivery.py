@@ -122,7 +122,9 @@ def deliver(
         else:
             pull = adopted
         try:
-            merged = _gate_and_merge(session, pull, head, gating, merge_queue, git, timing, change)
+            merged = _gate_and_merge(
+                session, pull, head, gating, merge_queue, git, timing, change, step
+            )
         except _Regenerate:
             adopted = session.get_pull(pull.number)
             continue
@@ -165,9 +167,11 @@ def _gate_and_merge(
     git: GitSettings,
     timing: Timing,
     change: ChangeSet,
+    step: Callable[[str, str], None],
 ) -> Pull:
     deadline = timing.monotonic() + timing.check_timeout
     enqueued = False
+    announced = False
     while True:
         current = session.get_pull(pull.number)
         if current.merged:
@@ -207,6 +211,10 @@ def _gate_and_merge(
             continue
         if current.mergeable is False:
             raise _Regenerate  # the base moved into a conflict
+        if not announced:
+            passed = ", ".join(gating) or "none required"
+            step("ChecksPassed", f"checks passed on pull request #{pull.number} ({passed})")
+            announced = True
 
         if merge_queue:
             if not enqueued:

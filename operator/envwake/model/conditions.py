@@ -37,6 +37,7 @@ REASONS: Final = frozenset(
         "ClusterStopping",
         "ClusterStopped",
         "Pushed",
+        "ChecksPassed",
         "PullRequestOpened",
         "Merged",
         "CoveredByNormalSchedule",

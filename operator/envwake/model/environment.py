@@ -28,7 +28,9 @@ __all__ = [
     "DeploymentManifest",
     "Entry",
     "EnvironmentConfig",
+    "FluxSettings",
     "GitSettings",
+    "KustomizationRef",
     "RdsClusterEntry",
     "ResetSettings",
     "ScaledObjectManifest",
@@ -188,6 +190,17 @@ class AwsSettings(_Model):
     stop_clusters_found_available: bool = False  # the 7-day guard stops them, not just reports
 
 
+class KustomizationRef(_Model):
+    namespace: Namespace = "flux-system"
+    name: ObjectName
+
+
+class FluxSettings(_Model):
+    # When set, a merge counts as applied once this Kustomization's
+    # status.lastAppliedRevision contains the merge commit.
+    kustomization: KustomizationRef | None = None
+
+
 class ScaledObjectManifest(_Model):
     path: ManifestPath
     compact_seq_indent: bool | None = None  # accepted from the original tool; not needed
@@ -273,6 +286,7 @@ class EnvironmentConfig(_Model):
     start_lead: Duration = timedelta(0)
     stop_lead: Duration = timedelta(minutes=30)
     aws: AwsSettings = AwsSettings()
+    flux: FluxSettings = FluxSettings()
     services: tuple[Entry, ...]
 
     @field_validator("name")

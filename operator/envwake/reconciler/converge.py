@@ -50,6 +50,8 @@ class ClusterView(Protocol):
 
     def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]: ...
 
+    def applied_revision(self, namespace: str, name: str) -> str | None: ...
+
 
 @dataclass
 class Adapters:
@@ -170,13 +172,13 @@ class Reconciler:
                             document_name=service.service_name,
                         )
                     )
-            self._deliver(
+            delivery = self._deliver(
                 session,
                 report,
                 ChangeSet(self.environment.name, kind, tuple(edits), labels, reason),
                 wave.number,
             )
-            self._wait_applied(report, services, replicas, ready=True)
+            self._wait_applied(report, services, replicas, ready=True, merged=delivery)
         report.step(
             "Awake",
             f"{self.environment.name} is awake: "
@@ -195,13 +197,13 @@ class Reconciler:
             services = [self._service(key) for key in wave.services]
             if services:
                 edits = tuple(self._min_replica_edits(services, zero))
-                self._deliver(
+                delivery = self._deliver(
                     session,
                     report,
                     ChangeSet(self.environment.name, "stop", edits, labels, reason),
                     wave.number,
                 )
-                self._wait_applied(report, services, zero, ready=False)
+                self._wait_applied(report, services, zero, ready=False, merged=delivery)
         for cluster in self.environment.clusters:
             state = self.adapters.clusters.describe(cluster)
             if state.status != "stopped":
@@ -325,10 +327,22 @@ class Reconciler:
         replicas: dict[str, int],
         *,
         ready: bool,
+        merged: Delivery,
     ) -> None:
         timing = self.adapters.timing
         deadline = timing.monotonic() + self.adapters.sync_timeout
         view = self.adapters.cluster
+        kustomization = self.environment.config.flux.kustomization
+        if kustomization is not None and merged.changes and merged.merge_sha:
+            namespace, name = kustomization.namespace, kustomization.name
+            while merged.merge_sha not in (view.applied_revision(namespace, name) or ""):
+                if timing.monotonic() >= deadline:
+                    raise errors.SyncTimedOut(
+                        f"Kustomization {namespace}/{name} has not applied "
+                        f"{merged.merge_sha[:12]} within "
+                        f"{self.adapters.sync_timeout:.0f}s of the merge"
+                    )
+                timing.sleep(timing.poll)
         while True:
             behind = [
                 s.key

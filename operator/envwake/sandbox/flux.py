@@ -43,6 +43,7 @@ class FluxKeda:
         ready_after: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         kubernetes_url: str | None = None,
+        paused: bool = False,
     ) -> None:
         self.environment = environment
         self.store = store
@@ -50,13 +51,14 @@ class FluxKeda:
         self.ready_after = ready_after
         self.clock = clock
         self.kubernetes_url = kubernetes_url  # also apply into a Kubernetes API (the emulator)
-        self.applied_revision: str | None = None
+        self.paused = paused  # a stuck Flux applies nothing
+        self.applied_commit: str | None = None
         self.workloads: dict[str, Workload] = {}
         self.applies = 0
 
     def sync(self) -> None:
         revision = self.store.ref(self.branch)
-        if revision is None or revision == self.applied_revision:
+        if self.paused or revision is None or revision == self.applied_commit:
             return
         for service in self.environment.services:
             path = service.manifest.scaled_object.path
@@ -72,7 +74,7 @@ class FluxKeda:
                     wanted, desired, ready_at, (current.history if current else []) + [wanted]
                 )
                 self.workloads[service.key] = workload
-        self.applied_revision = revision
+        self.applied_commit = revision
         self.applies += 1
         if self.kubernetes_url:
             self._apply(revision)
@@ -122,6 +124,31 @@ class FluxKeda:
                 },
             }
             self._upsert("apps/v1", "deployments", service.namespace, deployment)
+        kustomization = self.environment.config.flux.kustomization
+        if kustomization is not None:
+            ref = {
+                "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                "kind": "Kustomization",
+                "metadata": {"name": kustomization.name, "namespace": kustomization.namespace},
+                "spec": {"interval": "1m", "path": "./", "prune": True},
+            }
+            self._upsert(
+                "kustomize.toolkit.fluxcd.io/v1", "kustomizations", kustomization.namespace, ref
+            )
+            status = {
+                "status": {
+                    "lastAppliedRevision": self.applied_revision(
+                        kustomization.namespace, kustomization.name
+                    )
+                }
+            }
+            self._patch(
+                "kustomize.toolkit.fluxcd.io/v1",
+                "kustomizations",
+                kustomization.namespace,
+                kustomization.name,
+                status,
+            )
 
     def _url(self, api_version: str, plural: str, namespace: str, name: str | None = None) -> str:
         prefix = "api" if "/" not in api_version else "apis"
@@ -165,6 +192,7 @@ class FluxKeda:
         ready = wanted if workload.ready_at is not None and workload.ready_at <= self.clock() else 0
         return ready, wanted
 
-    def revision(self) -> str | None:
+    def applied_revision(self, namespace: str, name: str) -> str | None:
+        """``status.lastAppliedRevision`` of the Kustomization, as Flux writes it."""
         self.sync()
-        return self.applied_revision
+        return f"{self.branch}@sha1:{self.applied_commit}" if self.applied_commit else None
