@@ -31,7 +31,6 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     port = memo.get("metrics_port")
     if port:
         memo["metrics_server"] = await metrics.serve(_runtime(memo).metrics, port=int(port))
-    await _runtime(memo).start()
 
 
 @kopf.on.cleanup(id="envwake-stop")

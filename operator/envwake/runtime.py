@@ -1,10 +1,11 @@
 """The operator between Kopf events: the wakes of each environment, and one loop per
 environment that reconciles when a wake changes or the next deadline falls due.
 
-Deadlines are slept until on the event loop (so looptime can fast-forward them in
-tests), never polled against the wall clock; a deadline missed while the operator was
-down is simply in the past when it starts, and the first reconcile acts on it. One
-reconcile at a time per environment; environments run in parallel.
+Deadlines are slept until (through an injectable sleep), never polled against the wall
+clock. At start-up Kopf resumes every existing wake, and each resume reconciles its
+environment, so a deadline missed while the operator was down is acted on then; an
+environment is never reconciled before its wakes are known (that would reset it under
+them). One reconcile at a time per environment; environments run in parallel.
 """
 
 from __future__ import annotations
@@ -199,11 +200,6 @@ class Runtime:
         if name not in self._loops or self._loops[name].done():
             self._loops[name] = asyncio.create_task(self._loop(name), name=f"envwake-{name}")
         return ticket
-
-    async def start(self) -> None:
-        """Reconcile every environment once (a missed deadline is acted on now)."""
-        for name in self.environments:
-            self._trigger(name)
 
     async def stop(self) -> None:
         for task in self._loops.values():

@@ -454,3 +454,93 @@ async def test_invalid_times_fail_without_side_effects(stack, k8s, spec, message
         assert (valid["status"], valid["reason"]) == ("False", "WakeInvalid")
         assert valid["message"].startswith(message)
     assert stack.repo.pulls == {}
+
+
+async def test_a_deadline_missed_while_down_is_acted_on_at_start(stack, k8s):
+    async with operator(runtime_for(stack, "2026-11-28 10:00")):
+        await post(wake("missed", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "missed") == "Awake")
+    # Down through the 22:00 stop and reset; back at 22:30.
+    pulls = len(stack.repo.pulls)
+    async with operator(runtime_for(stack, "2026-11-28 22:30")):
+        await until(lambda: phase(k8s, "missed") == "Completed")
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+    assert len(stack.repo.pulls) == pulls + 2  # the stop's two waves, nothing else
+
+
+async def test_changing_a_wake_replans_at_once(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("change", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "change") == "Awake")
+        runtime.clock.origin += timedelta(hours=2)
+        url = (
+            f"{SERVER['url']}/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes/change"
+        )
+        patch = {"spec": {"stopAt": "2026-11-28T12:00:00+09:00"}}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.patch(
+                url, json=patch, headers={"Content-Type": "application/merge-patch+json"}
+            ) as response,
+        ):
+            assert response.status == 200
+        await until(lambda: phase(k8s, "change") == "Stopping")
+        status = current(k8s, "change")["status"]
+        assert status["effectiveStopAt"] == "2026-11-28T12:00:00+09:00"
+        assert status["observedGeneration"] == 2
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+
+
+class OperatorKilled(BaseException):
+    """The operator process died at this point (nothing inside it catches this)."""
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "ClusterStarting",
+        "Pushed",
+        "PullRequestOpened",
+        "ChecksPassed",
+        "Merged",
+        "ClusterAvailable",
+        "ServicesReady",
+        "ClusterStopping",
+        "ScheduleRestored",
+    ],
+)
+async def test_operator_killed_at_each_step_then_restarted(stack, k8s, step):
+    evening = step in ("ClusterStopping", "ScheduleRestored")
+    fired = []
+
+    def kill(reason: str) -> None:
+        if reason == step and not fired:
+            fired.append(reason)
+            raise OperatorKilled(reason)
+
+    if evening:  # get to an awake environment first, then die during the evening's work
+        async with operator(runtime_for(stack, "2026-11-28 10:00")):
+            await post(wake("killed", startAt="2026-11-28T10:00:00+09:00"))
+            await until(lambda: phase(k8s, "killed") == "Awake")
+    stack.reconciler.adapters.checkpoint = kill
+    first = runtime_for(stack, "2026-11-28 22:00" if evening else "2026-11-28 10:00")
+    async with operator(first):
+        if not evening:
+            await post(wake("killed", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: bool(fired))
+        loop = first._loops["dev"]
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(loop, timeout=30)  # the loop died with the process
+    stack.reconciler.adapters.checkpoint = lambda reason: None
+    # A new operator process, on the same cluster, GitHub and AWS.
+    async with operator(runtime_for(stack, "2026-11-28 22:00" if evening else "2026-11-28 10:00")):
+        await until(lambda: phase(k8s, "killed") == ("Completed" if evening else "Awake"))
+    if not evening:
+        async with operator(runtime_for(stack, "2026-11-28 22:00")):
+            await until(lambda: phase(k8s, "killed") == "Completed")
+    merged = [pr for pr in stack.repo.pulls.values() if pr.merged]
+    assert len(merged) == len({pr.head for pr in merged}) == 4  # one per wave and action
+    assert all(pr.state == "closed" for pr in stack.repo.pulls.values())
+    assert set(stack.repo.store.refs()) == {"master"}
+    assert stack.aws.cluster_status("shop-db") == "stopped"
