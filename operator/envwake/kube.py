@@ -82,32 +82,32 @@ class KubernetesClusterView:
     def __init__(self, api_client: Any) -> None:
         from kubernetes import client
 
-        self._custom = client.CustomObjectsApi(api_client)
+        self._custom_api = client.CustomObjectsApi(api_client)
         self._apps = client.AppsV1Api(api_client)
         self._errors = client.exceptions.ApiException
 
-    def scaled_object_min(self, namespace: str, name: str) -> int | None:
+    def _custom(self, group: str, version: str, plural: str, namespace: str, name: str) -> Any:
+        """The object, or None when it does not exist."""
         try:
-            obj: Any = self._custom.get_namespaced_custom_object(
-                "keda.sh", "v1alpha1", namespace, "scaledobjects", name
+            return self._custom_api.get_namespaced_custom_object(
+                group, version, namespace, plural, name
             )
         except self._errors as exc:
             if exc.status == 404:
                 return None
             raise
+
+    def scaled_object_min(self, namespace: str, name: str) -> int | None:
+        obj = self._custom("keda.sh", "v1alpha1", "scaledobjects", namespace, name) or {}
         value = (obj.get("spec") or {}).get("minReplicaCount")
         return value if isinstance(value, int) else None
 
     def applied_revision(self, namespace: str, name: str) -> str | None:
         """The Flux Kustomization's ``status.lastAppliedRevision``."""
-        try:
-            obj: Any = self._custom.get_namespaced_custom_object(
-                "kustomize.toolkit.fluxcd.io", "v1", namespace, "kustomizations", name
-            )
-        except self._errors as exc:
-            if exc.status == 404:
-                return None
-            raise
+        obj = (
+            self._custom("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", namespace, name)
+            or {}
+        )
         revision = (obj.get("status") or {}).get("lastAppliedRevision")
         return str(revision) if revision else None
 
