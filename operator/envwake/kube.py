@@ -22,7 +22,6 @@ class ApiSink:
         self.server = server.rstrip("/")
         self.headers = dict(headers or {})
         self.ssl = ssl
-        self.events_posted = 0
 
     async def write_status(self, body: Mapping[str, Any], status: Mapping[str, Any]) -> None:
         meta = body["metadata"]
@@ -72,7 +71,6 @@ class ApiSink:
             http.post(url, json=event, ssl=self.ssl) as response,
         ):
             response.raise_for_status()
-            self.events_posted += 1
 
 
 class KubernetesClusterView:

@@ -108,7 +108,6 @@ class GitHubSession:
         self._between_writes = 1.0 if spacing else None
         self._token: Secret | None = None
         self._github: Github | None = None
-        self.requests_made = 0
 
     # -- token lifecycle -----------------------------------------------------------------------
 
@@ -143,7 +142,6 @@ class GitHubSession:
         path = f"/app/installations/{self.credentials.installation_id}/access_tokens"
         body = {"repositories": [self.name], "permissions": PERMISSIONS}
         try:
-            self.requests_made += 1
             _, data = integration.requester.requestJsonAndCheck("POST", path, input=body)
         except GithubException as exc:
             if exc.status == 401:
@@ -178,7 +176,6 @@ class GitHubSession:
             return
         github, self._github, self._token = self._github, None, None
         try:
-            self.requests_made += 1
             github.requester.requestJsonAndCheck("DELETE", "/installation/token")
         except GithubException as exc:
             if exc.status != 401 and not best_effort:  # already dead is fine
@@ -201,7 +198,6 @@ class GitHubSession:
             if self._github is None:
                 raise errors.GitHubAuthFailed("no installation token: the session is not open")
             try:
-                self.requests_made += 1
                 return action(self._github)
             except GithubException as exc:
                 # Any 401 (PyGithub names only "Bad credentials" BadCredentialsException).
@@ -234,7 +230,6 @@ class GitHubSession:
                     ) from None
                 self.sleep(min(2.0**attempt, self.max_wait))
                 if reread is not None:  # a write may have taken effect before the 5xx
-                    self.requests_made += 1
                     done = reread(self._github)
                     if done is not None:
                         return done

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["parse_duration"]
 
 _DURATION = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?\Z")
 
@@ -20,18 +20,3 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"{text!r} is not a duration like 30m, 1h30m or 90s")
     hours, minutes, seconds = (int(match.group(g) or 0) for g in "hms")
     return timedelta(hours=hours, minutes=minutes, seconds=seconds)
-
-
-def format_duration(value: timedelta) -> str:
-    """The shortest ``1h30m`` form of ``value``."""
-    seconds = int(value.total_seconds())
-    if seconds == 0:
-        return "0m"
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    parts = [
-        f"{hours}h" if hours else "",
-        f"{minutes}m" if minutes else "",
-        f"{seconds}s" if seconds else "",
-    ]
-    return "".join(parts)

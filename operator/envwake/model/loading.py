@@ -24,7 +24,7 @@ from envwake.model.environment import (
 )
 from envwake.model.problems import Problem, from_validation_error, yaml_error_message
 
-__all__ = ["Environment", "InvalidEnvironment", "load_environment"]
+__all__ = ["Environment", "load_environment"]
 
 _UNION_TAGS = frozenset({"service", "rdscluster"})
 
@@ -43,14 +43,6 @@ class Environment:
     @property
     def timezone(self) -> tzinfo:
         return ZoneInfo(self.config.timezone)
-
-
-class InvalidEnvironment(ValueError):
-    """Raised by callers that want one exception for a list of problems."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
 
 
 def load_environment(text: str, *, source: str, default_name: str) -> Environment | list[Problem]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -30,7 +30,6 @@ class Workload:
     min_replicas: int | None
     desired_replicas: int  # what KEDA's cron trigger wants during its window
     ready_at: float | None = None  # when the pods are ready (None: scaled to zero)
-    history: list[int | None] = field(default_factory=list)
 
 
 class FluxKeda:
@@ -54,7 +53,6 @@ class FluxKeda:
         self.paused = paused  # a stuck Flux applies nothing
         self.applied_commit: str | None = None
         self.workloads: dict[str, Workload] = {}
-        self.applies = 0
 
     def sync(self) -> None:
         revision = self.store.ref(self.branch)
@@ -70,12 +68,9 @@ class FluxKeda:
             current = self.workloads.get(service.key)
             if current is None or current.min_replicas != wanted:
                 ready_at = self.clock() + self.ready_after if wanted else None
-                workload = Workload(
-                    wanted, desired, ready_at, (current.history if current else []) + [wanted]
-                )
+                workload = Workload(wanted, desired, ready_at)
                 self.workloads[service.key] = workload
         self.applied_commit = revision
-        self.applies += 1
         if self.kubernetes_url:
             self._apply(revision)
 
