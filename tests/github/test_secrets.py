@@ -126,16 +126,15 @@ def test_credentials_from_the_environment(flux, tmp_path):
     assert AppCredentials.from_environment(inline) == flux.credentials
 
 
-def test_default_api_url_is_github():
-    key = "-----BEGIN RSA PRIVATE KEY-----"
-    with pytest.raises(errors.CredentialsInvalid):
-        AppCredentials.from_environment(
-            {
-                "ENVWAKE_GITHUB_APP_ID": "1",
-                "ENVWAKE_GITHUB_INSTALLATION_ID": "2",
-                "ENVWAKE_GITHUB_PRIVATE_KEY": key,
-            }
-        )
+def test_default_api_url_is_github(flux):
+    credentials = AppCredentials.from_environment(
+        {
+            "ENVWAKE_GITHUB_APP_ID": "1",
+            "ENVWAKE_GITHUB_INSTALLATION_ID": "2",
+            "ENVWAKE_GITHUB_PRIVATE_KEY": flux.private_key,
+        }
+    )
+    assert credentials.api_url == "https://api.github.com"
 
 
 @pytest.mark.parametrize(
