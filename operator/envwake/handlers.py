@@ -1,4 +1,8 @@
-"""Kopf wiring, and nothing else: every handler delegates to the ``Runtime`` in memo."""
+"""Kopf wiring, and nothing else: every handler delegates to the ``Runtime`` in memo.
+
+The handlers go into a registry made on demand, not Kopf's global one, so that several
+operators (the demo's, each test's) can live in one process with their own login.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import kopf
 from envwake import metrics
 from envwake.runtime import Runtime
 
-__all__ = ["FINALIZER", "GROUP", "PLURAL", "VERSION"]
+__all__ = ["FINALIZER", "GROUP", "PLURAL", "VERSION", "registry"]
 
 GROUP, VERSION, PLURAL = "envwake.dev", "v1alpha1", "environmentwakes"
 FINALIZER = "envwake.dev/finalizer"
@@ -20,7 +24,6 @@ def _runtime(memo: kopf.Memo) -> Runtime:
     return runtime
 
 
-@kopf.on.startup(id="envwake-settings")
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="envwake.dev")
@@ -33,7 +36,6 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         memo["metrics_server"] = await metrics.serve(_runtime(memo).metrics, port=int(port))
 
 
-@kopf.on.cleanup(id="envwake-stop")
 async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     await _runtime(memo).stop()
     server = memo.get("metrics_server")
@@ -41,13 +43,23 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
         await server.cleanup()
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL, id="wake-resumed")
-@kopf.on.create(GROUP, VERSION, PLURAL, id="wake-created")
-@kopf.on.update(GROUP, VERSION, PLURAL, id="wake-updated", field="spec")
 async def wake_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     await _runtime(memo).upsert(dict(body))
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL, id="wake-deleted")
 async def wake_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     await _runtime(memo).remove(dict(body))
+
+
+def registry(*, login_from_kubeconfig: bool = True) -> kopf.OperatorRegistry:
+    """A fresh registry with envwake's handlers. It logs in as the kubernetes client does
+    (in-cluster, else the kubeconfig) unless told not to; then add a login handler."""
+    handlers = kopf.SmartOperatorRegistry() if login_from_kubeconfig else kopf.OperatorRegistry()
+    kopf.on.startup(id="envwake-settings", registry=handlers)(configure)
+    kopf.on.cleanup(id="envwake-stop", registry=handlers)(shutdown)
+    resource = (GROUP, VERSION, PLURAL)
+    kopf.on.resume(*resource, id="wake-resumed", registry=handlers)(wake_changed)
+    kopf.on.create(*resource, id="wake-created", registry=handlers)(wake_changed)
+    kopf.on.update(*resource, id="wake-updated", field="spec", registry=handlers)(wake_changed)
+    kopf.on.delete(*resource, id="wake-deleted", registry=handlers)(wake_deleted)
+    return handlers

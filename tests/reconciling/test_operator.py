@@ -12,7 +12,7 @@ import kmock
 import kopf
 import pytest
 
-import envwake.handlers  # noqa: F401  (registers the handlers with Kopf)
+from envwake import handlers
 from envwake.kube import ApiSink
 from envwake.model.environment import FluxSettings, KustomizationRef
 from envwake.reconciler import Reconciler
@@ -25,7 +25,10 @@ WAKES = "envwake.dev/v1alpha1/environmentwakes"
 SERVER: dict[str, str] = {}
 
 
-@kopf.on.login()
+REGISTRY = handlers.registry(login_from_kubeconfig=False)
+
+
+@kopf.on.login(registry=REGISTRY)
 def login_to_the_emulator(**_):
     return kopf.ConnectionInfo(server=SERVER["url"], default_namespace="envwake")
 
@@ -61,6 +64,7 @@ async def operator(runtime: Runtime):
     tasks = await kopf.spawn_tasks(
         clusterwide=True,
         standalone=True,
+        registry=REGISTRY,
         settings=settings,
         memo=kopf.Memo(runtime=runtime),
         stop_flag=stop,

@@ -159,7 +159,7 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
     import kopf
     from kubernetes import client, config
 
-    import envwake.handlers  # noqa: F401  (registers the handlers)
+    from envwake import handlers
     from envwake.aws import AuroraClusters, AwsSessions, Schedules
     from envwake.gitops import GitHubSession
     from envwake.kube import ApiSink, KubernetesClusterView
@@ -204,6 +204,7 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
         kopf.configure(log_format=kopf.LogFormat.JSON)
     runtime = Runtime(environments, reconciler, sink)
     kopf.run(
+        registry=handlers.registry(),
         clusterwide=not settings.namespaces,
         namespaces=list(settings.namespaces),
         standalone=True,
