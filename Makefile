@@ -40,7 +40,7 @@ $(ENVWAKE): pyproject.toml uv.lock | $(UV)
 	@touch $(ENVWAKE)
 
 demo: $(ENVWAKE)
-	$(VENV)/bin/python examples/01-manifest-edit/example.py
+	$(ENVWAKE) demo $(DEMO_ARGS)
 
 lint: $(ENVWAKE)
 	$(VENV)/bin/ruff check .

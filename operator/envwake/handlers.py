@@ -54,7 +54,9 @@ async def wake_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
 def registry(*, login_from_kubeconfig: bool = True) -> kopf.OperatorRegistry:
     """A fresh registry with envwake's handlers. It logs in as the kubernetes client does
     (in-cluster, else the kubeconfig) unless told not to; then add a login handler."""
-    handlers = kopf.SmartOperatorRegistry() if login_from_kubeconfig else kopf.OperatorRegistry()
+    handlers = kopf.OperatorRegistry()
+    if login_from_kubeconfig:
+        kopf.on.login(id="kubeconfig", registry=handlers)(kopf.login_via_client)
     kopf.on.startup(id="envwake-settings", registry=handlers)(configure)
     kopf.on.cleanup(id="envwake-stop", registry=handlers)(shutdown)
     resource = (GROUP, VERSION, PLURAL)

@@ -30,10 +30,14 @@ from envwake.reconciler import Reconciler
 from envwake.reconciler.report import EnvironmentReport, Step
 from envwake.reconciler.status import condition, wake_status
 
-__all__ = ["Clock", "Runtime", "StatusSink", "WakeKey", "sleep_until_triggered"]
+__all__ = ["Clock", "Runtime", "StatusSink", "WakeKey", "WallClock", "sleep_until_triggered"]
 
 WakeKey = tuple[str, str]  # namespace, name
 logger = logging.getLogger("envwake")
+
+
+class WallClock(Protocol):
+    def now(self) -> datetime: ...
 
 
 class StatusSink(Protocol):
@@ -92,7 +96,7 @@ class Runtime:
         reconcilers: Callable[[Environment], Reconciler],
         sink: StatusSink,
         *,
-        clock: Clock | None = None,
+        clock: WallClock | None = None,
         retry_after: float = 60.0,
         sleep: Callable[[asyncio.Event, float | None], Awaitable[None]] = sleep_until_triggered,
         metrics: Metrics | None = None,
@@ -100,7 +104,7 @@ class Runtime:
         self.environments = environments
         self.reconcilers = {name: reconcilers(env) for name, env in environments.items()}
         self.sink = sink
-        self.clock = clock or Clock()
+        self.clock: WallClock = clock or Clock()
         self.retry_after = retry_after
         self.sleep = sleep
         self.metrics = metrics or Metrics()
@@ -239,9 +243,26 @@ class Runtime:
         reasons = sorted({w.spec.reason for w in wakes.values() if w.spec.reason})
         reconciler = self.reconcilers[name]
         started = time.monotonic()
-        report = await asyncio.to_thread(
-            reconciler.converge, requests, now=now, labels=labels, reason="; ".join(reasons) or None
-        )
+        loop = asyncio.get_running_loop()
+        progress: asyncio.Queue[Step | EnvironmentReport | None] = asyncio.Queue()
+        publisher = asyncio.create_task(self._publish(name, wakes, progress))
+
+        def on_progress(item: Step | EnvironmentReport) -> None:  # in the reconciler's thread
+            loop.call_soon_threadsafe(progress.put_nowait, item)
+
+        try:
+            report = await asyncio.to_thread(
+                reconciler.converge,
+                requests,
+                now=now,
+                labels=labels,
+                reason="; ".join(reasons) or None,
+                on_step=on_progress,
+                on_start=on_progress,
+            )
+        finally:
+            progress.put_nowait(None)  # after the steps: the thread queued those first
+            published = await publisher
         self.reports[name] = report
         self._measure(name, report, time.monotonic() - started)
         for (key, wake), planned in zip(wakes.items(), report.plan.wakes, strict=True):
@@ -252,7 +273,8 @@ class Runtime:
             )
             await self.sink.write_status(wake.body, wake.status)
             for step in report.steps:
-                await self.sink.emit(wake.body, step)
+                if id(step) not in published:
+                    await self.sink.emit(wake.body, step)
         self.metrics.observe_wakes(
             name, [w.status.get("phase", "Scheduled") for w in self.wakes[name].values()]
         )
@@ -262,6 +284,52 @@ class Runtime:
         if following is None:
             return None
         return max((following.at - self.clock.now()).total_seconds(), 0.0)
+
+    async def _publish(
+        self,
+        name: str,
+        wakes: Mapping[WakeKey, _Wake],
+        progress: asyncio.Queue[Step | EnvironmentReport | None],
+    ) -> set[int]:
+        """Progress while a reconcile runs (people watch a wake for the minutes a cluster
+        start or a pull request's checks take): the phase it enters (Starting, Stopping)
+        once the plan is known, then each step as an event and as the status message."""
+        published: set[int] = set()
+        while (item := await progress.get()) is not None:
+            current = [(k, w) for k, w in wakes.items() if self.wakes[name].get(k) is w]
+            try:
+                if isinstance(item, EnvironmentReport):
+                    await self._entering(current, wakes, item)
+                    continue
+                for _, wake in current:
+                    await self.sink.emit(wake.body, item)
+                    await self.sink.write_status(wake.body, {"message": item.message})
+            except Exception:  # best effort: the full status follows the reconcile
+                logger.exception("publishing the progress of %s failed", name)
+            published.add(id(item))
+        return published
+
+    async def _entering(
+        self,
+        current: list[tuple[WakeKey, _Wake]],
+        wakes: Mapping[WakeKey, _Wake],
+        report: EnvironmentReport,
+    ) -> None:
+        planned = dict(zip(wakes, report.plan.wakes, strict=True))
+        for key, wake in current:
+            status = wake_status(
+                planned[key], report, generation=wake.generation, previous=wake.status
+            )
+            if wake.status.get("phase") in _ENTERING.get(status["phase"], ()):
+                wake.status = status
+                await self.sink.write_status(wake.body, status)
+
+
+# The phases a reconcile enters before it finishes, and the phases they follow
+_ENTERING: dict[str, tuple[str | None, ...]] = {
+    "Starting": (None, "Scheduled"),
+    "Stopping": ("Awake", "Extending"),
+}
 
 
 def _measured_pull_request_waits(report: EnvironmentReport) -> list[float]:

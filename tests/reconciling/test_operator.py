@@ -489,7 +489,8 @@ async def test_changing_a_wake_replans_at_once(stack, k8s):
             ) as response,
         ):
             assert response.status == 200
-        await until(lambda: phase(k8s, "change") == "Stopping")
+        await until(lambda: phase(k8s, "change") == "Stopping")  # as soon as it starts
+        await until(lambda: "Asleep" in [r for _, r in events(k8s, "change")])
         status = current(k8s, "change")["status"]
         assert status["effectiveStopAt"] == "2026-11-28T12:00:00+09:00"
         assert status["observedGeneration"] == 2

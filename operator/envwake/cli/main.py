@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from envwake import errors
-from envwake.cli import config, manifest, plan, run
+from envwake.cli import config, demo, manifest, plan, run
 from envwake.cli.parsing import ArgumentParser, fail
 
 __all__ = ["build_parser", "main"]
@@ -22,6 +22,7 @@ def build_parser() -> ArgumentParser:
     plan.register(subparsers)
     config.register(subparsers)
     manifest.register(subparsers)
+    demo.register(subparsers)
     return parser
 
 

@@ -36,7 +36,7 @@ from envwake.planning import (
     start_waves,
     stop_waves,
 )
-from envwake.reconciler.report import ClusterRecord, EnvironmentReport, PullRequestRecord
+from envwake.reconciler.report import ClusterRecord, EnvironmentReport, PullRequestRecord, Step
 
 __all__ = ["Adapters", "ClusterView", "Reconciler", "current_action", "ended_with_stop"]
 
@@ -99,7 +99,11 @@ class Reconciler:
         now: datetime,
         labels: tuple[str, ...] = (),
         reason: str | None = None,
+        on_step: Callable[[Step], None] = lambda step: None,
+        on_start: Callable[[EnvironmentReport], None] = lambda report: None,
     ) -> EnvironmentReport:
+        """Converge the environment for ``wakes`` at ``now``. ``on_start`` sees the plan
+        before anything is done, ``on_step`` each step as it happens."""
         plan = plan_environment(self.rules, wakes, now=now)
         desired = plan.state_at(now)
         report = EnvironmentReport(
@@ -109,8 +113,10 @@ class Reconciler:
             desired,
             current_action(plan, now),
             checkpoint=self.adapters.checkpoint,
+            on_step=on_step,
         )
         report.services_total = len(self.environment.services)
+        on_start(report)
         try:
             with self.adapters.github() as session:
                 if desired is DesiredState.HOLD:

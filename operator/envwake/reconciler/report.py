@@ -56,9 +56,12 @@ class EnvironmentReport:
     failure: EnvwakeError | None = None
     converged: bool = False
     checkpoint: Callable[[str], None] = field(default=lambda reason: None, repr=False)
+    on_step: Callable[[Step], None] = field(default=lambda step: None, repr=False)
 
     def step(
         self, reason: str, message: str, type: Literal["Normal", "Warning"] = "Normal"
     ) -> None:
-        self.steps.append(Step(reason, message, type))
+        step = Step(reason, message, type)
+        self.steps.append(step)
+        self.on_step(step)  # progress as it happens, before the reconcile ends
         self.checkpoint(reason)

@@ -38,7 +38,7 @@ def phase_of(wake: Wake, report: EnvironmentReport) -> str:
         return "Completed" if now >= wake.stop else ("Scheduled" if now < wake.start else "Awake")
     first = plan.segments[chains[0].segments[0]]
     if now >= chains[-1].reset_at:
-        return "Completed"
+        return "Completed" if report.converged else "Stopping"
     if now < min(first.action_at, wake.start):
         return "Scheduled"
     if now >= wake.stop:

@@ -53,6 +53,7 @@ class FluxKeda:
         self.paused = paused  # a stuck Flux applies nothing
         self.applied_commit: str | None = None
         self.workloads: dict[str, Workload] = {}
+        self._reported: dict[str, tuple[int, int]] = {}  # Deployment readiness last written
 
     def sync(self) -> None:
         revision = self.store.ref(self.branch)
@@ -80,6 +81,9 @@ class FluxKeda:
         if self.kubernetes_url:
             for service in self.environment.services:
                 ready, wanted = self.deployment_ready(service.namespace, service.service_name)
+                if self._reported.get(service.key) == (ready, wanted):
+                    continue  # the kubelet reports changes, not every tick
+                self._reported[service.key] = (ready, wanted)
                 self._patch(
                     "apps/v1",
                     "deployments",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 
 from aiohttp import web
@@ -71,8 +72,12 @@ async def smart_http(request: web.Request) -> web.StreamResponse:
     )
     assert process.stdin is not None
     assert process.stdout is not None
-    process.stdin.write(body)
-    await process.stdin.drain()
+    # A GET (the ref advertisement) has no body, and http-backend may be done before
+    # we write: a closed pipe then only means it needed no more input.
+    with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+        if body:
+            process.stdin.write(body)
+            await process.stdin.drain()
     process.stdin.close()
 
     status, headers = 200, {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -114,6 +115,11 @@ class GitHubService:
         with self.state.lock:
             self.state.frozen_at = at or datetime.now(UTC)
             self.state.clock_offset = timedelta(0)
+
+    def use_clock(self, clock: Callable[[], datetime]) -> None:
+        """Tell time by ``clock`` (the local stack's) instead of the wall clock."""
+        with self.state.lock:
+            self.state.clock, self.state.frozen_at = clock, None
 
     def advance(self, seconds: float) -> None:
         with self.state.lock:

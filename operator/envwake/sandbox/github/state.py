@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -151,11 +152,12 @@ class State:
         self.ids = itertools.count(1000)
         self.clock_offset = timedelta(0)
         self.frozen_at: datetime | None = None
+        self.clock: Callable[[], datetime] | None = None  # the stack's clock, when it has one
         self.requests: list[tuple[str, str, int]] = []  # method, path, status
 
     def now(self) -> datetime:
         """The emulator's clock: real time, or frozen and moved by ``advance``."""
-        base = self.frozen_at or datetime.now(UTC)
+        base = self.frozen_at or (self.clock or (lambda: datetime.now(UTC)))()
         return (base + self.clock_offset).replace(microsecond=0)
 
     def next_id(self) -> int:

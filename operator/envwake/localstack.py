@@ -1,0 +1,325 @@
+"""The local stack: everything envwake talks to, on this machine, and the operator on it.
+
+Kubernetes (kmock's emulator with the EnvironmentWake resource), AWS (moto server, the
+environment's Aurora clusters stopped and their schedules in place), GitHub (the
+emulator, a Flux repository generated from the environment's manifests, simulated CI
+for the gating checks), Flux/KEDA (applies what is merged into the Kubernetes emulator)
+and the operator itself (Kopf, as ``envwake run`` runs it). Every part tells time by one
+``VirtualClock``, so a night can pass in seconds. ``envwake demo`` is built on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import kmock
+import kopf
+from kubernetes import client
+
+from envwake import handlers
+from envwake.aws import AuroraClusters, AwsSessions, Schedules, Waiting
+from envwake.gitops import AppCredentials, GitHubSession, Secret, Timing
+from envwake.kube import ApiSink, KubernetesClusterView
+from envwake.model.loading import Environment
+from envwake.reconciler import Adapters, Reconciler
+from envwake.runtime import Runtime, StatusSink, sleep_until_triggered
+from envwake.sandbox.aws import AwsEmulator
+from envwake.sandbox.clock import VirtualClock
+from envwake.sandbox.flux import FluxKeda
+from envwake.sandbox.github import CiJob, GitHubEmulator
+from envwake.sandbox.kubernetes import StampingEmulator
+from envwake.sandbox.repository import flux_files
+
+__all__ = ["NAMESPACE", "LocalStack", "StackTiming"]
+
+NAMESPACE = "envwake"  # where the stack's wakes live (the kubeconfig's default namespace)
+
+RESOURCES = {
+    "envwake.dev/v1alpha1/environmentwakes": kmock.ResourceInfo(
+        kind="EnvironmentWake",
+        namespaced=True,
+        shortnames={"ewake"},
+        subresources={"status"},
+        verbs={"list", "watch", "get", "create", "patch", "update", "delete"},
+    ),
+    "keda.sh/v1alpha1/scaledobjects": kmock.ResourceInfo(
+        kind="ScaledObject", namespaced=True, verbs={"list", "watch", "get", "create", "patch"}
+    ),
+    "kustomize.toolkit.fluxcd.io/v1/kustomizations": kmock.ResourceInfo(
+        kind="Kustomization", namespaced=True, verbs={"list", "watch", "get", "create", "patch"}
+    ),
+}
+
+
+@dataclass(frozen=True)
+class StackTiming:
+    """How long things take in the stack, in the clock's (virtual) seconds."""
+
+    ci_seconds: float = 90.0  # each gating check
+    cluster_seconds: float = 300.0  # an Aurora cluster starting or stopping
+    pods_ready_seconds: float = 45.0  # pods ready after Flux applied the ScaledObject
+    flux_interval: float = 0.1  # real seconds between Flux syncs
+
+
+class _Login:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __call__(self, **_: Any) -> kopf.ConnectionInfo:
+        return kopf.ConnectionInfo(server=self.url, default_namespace=NAMESPACE)
+
+
+class LocalStack:
+    """``async with LocalStack(env, workdir=..., clock=...) as stack:`` then
+    ``async with stack.operator(): ...``; ``stack.kubeconfig`` points kubectl at it."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        *,
+        workdir: Path,
+        clock: VirtualClock,
+        timing: StackTiming | None = None,
+    ) -> None:
+        self.environment = environment
+        self.workdir = workdir
+        self.clock = clock
+        self.timing = timing or StackTiming()
+        self.kubeconfig = workdir / "kubeconfig"
+        self.kubernetes = StampingEmulator()
+        self.kubernetes_url = ""
+        self.aws = AwsEmulator(
+            transition_seconds=self.timing.cluster_seconds, clock=clock.monotonic
+        )
+        self.github = GitHubEmulator(workdir / "github")
+        self.credentials: AppCredentials | None = None
+        self.flux: FluxKeda | None = None
+        self.runtime: Runtime | None = None
+        self._exits = contextlib.AsyncExitStack()
+
+    @property
+    def repository(self) -> str:
+        return self.environment.config.git.repository
+
+    async def __aenter__(self) -> LocalStack:
+        try:
+            await self._start()
+        except BaseException:
+            await self._exits.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._exits.aclose()
+
+    async def _start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self.aws.start)
+        self._exits.callback(self.aws.stop)
+        await asyncio.to_thread(self._seed_aws)
+        await asyncio.to_thread(self.github.start)
+        self._exits.callback(self.github.stop)
+        await asyncio.to_thread(self._seed_github)
+        await self._exits.enter_async_context(self.kubernetes)
+        server = await self._exits.enter_async_context(kmock.Server(self.kubernetes))
+        self.kubernetes.resources.load_bundled()  # core/v1 and friends: discovery needs them
+        for name, info in RESOURCES.items():
+            self.kubernetes.resources[name] = info
+        self.kubernetes_url = str(server.url).rstrip("/")
+        self._write_kubeconfig()
+        assert self.credentials is not None
+        repo = self.github.state.repositories[self.repository]
+        self.flux = FluxKeda(
+            self.environment,
+            repo.store,
+            branch=repo.default_branch,
+            ready_after=self.timing.pods_ready_seconds,
+            clock=self.clock.monotonic,
+            kubernetes_url=self.kubernetes_url,
+        )
+        await asyncio.to_thread(self.flux.tick)
+        flux = asyncio.create_task(self._run_flux(self.flux), name="sandbox-flux")
+        self._exits.push_async_callback(_cancel, flux)
+
+    def _seed_aws(self) -> None:
+        for cluster in self.environment.clusters:
+            account = cluster.aws_account_id
+            self.aws.create_cluster(cluster.cluster_id, account=account, region=cluster.region)
+            for name, expression, action in (
+                (cluster.start_schedule_name, cluster.origin_start_time, "startDBCluster"),
+                (cluster.stop_schedule_name, cluster.origin_stop_time, "stopDBCluster"),
+            ):
+                self.aws.create_schedule(
+                    name,
+                    expression,
+                    cluster_id=cluster.cluster_id,
+                    account=account,
+                    action=action,
+                    ScheduleExpressionTimezone=self.environment.config.timezone,
+                )
+
+    def _seed_github(self) -> None:
+        git = self.environment.config.git
+        service = self.github.service
+        service.use_clock(self.clock.now)
+        app_id, key = service.create_app()
+        checks = list(git.checks or ("build",))
+        service.create_repository(
+            git.repository,
+            files=flux_files(self.environment),
+            default_branch=git.base_branch,
+            required_checks=checks,
+            ci=[CiJob(check, seconds=self.timing.ci_seconds) for check in checks],
+        )
+        owner = git.repository.split("/")[0]
+        installation = service.install(app_id, owner, [git.repository])
+        self.credentials = AppCredentials(
+            app_id, installation, Secret(key.decode()), api_url=self.github.url
+        )
+
+    async def _run_flux(self, flux: FluxKeda) -> None:
+        while True:
+            await asyncio.to_thread(flux.tick)
+            await asyncio.sleep(self.timing.flux_interval)
+
+    def _write_kubeconfig(self) -> None:
+        text = f"""apiVersion: v1
+kind: Config
+clusters:
+  - name: envwake-local
+    cluster: {{server: "{self.kubernetes_url}"}}
+users:
+  - name: envwake-local
+    user: {{}}
+contexts:
+  - name: envwake-local
+    context: {{cluster: envwake-local, user: envwake-local, namespace: {NAMESPACE}}}
+current-context: envwake-local
+"""
+        self.kubeconfig.write_text(text, encoding="utf-8")
+        os.chmod(self.kubeconfig, 0o600)
+
+    # -- the operator --------------------------------------------------------------------------
+
+    def reconciler(self, environment: Environment) -> Reconciler:
+        assert self.credentials is not None
+        clock, credentials, repository = self.clock, self.credentials, self.repository
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        sessions = AwsSessions(
+            region=environment.config.aws.region or self.aws.region,
+            endpoint_url=self.aws.url,
+            session=session,
+        )
+        adapters = Adapters(
+            github=lambda: GitHubSession(credentials, repository, sleep=clock.sleep),
+            clone_url=self.github.clone_url(repository),
+            workdir=self.workdir / "operator",
+            clusters=AuroraClusters(
+                sessions, waiting=Waiting(sleep=clock.sleep, monotonic=clock.monotonic)
+            ),
+            schedules=Schedules(sessions),
+            cluster=KubernetesClusterView(
+                client.ApiClient(client.Configuration(host=self.kubernetes_url))
+            ),
+            timing=Timing(sleep=clock.sleep, monotonic=clock.monotonic),
+        )
+        return Reconciler(environment, adapters)
+
+    @contextlib.asynccontextmanager
+    async def operator(self, sink: StatusSink | None = None) -> AsyncIterator[Runtime]:
+        """Run the operator (Kopf and the runtime) on the stack until the block ends."""
+        (self.workdir / "operator").mkdir(exist_ok=True)
+        speed = self.clock
+
+        async def deadline_sleep(trigger: asyncio.Event, seconds: float | None) -> None:
+            await sleep_until_triggered(trigger, None if seconds is None else seconds / speed.speed)
+
+        self.runtime = runtime = Runtime(
+            {self.environment.name: self.environment},
+            self.reconciler,
+            sink or ApiSink(self.kubernetes_url),
+            clock=self.clock,
+            sleep=deadline_sleep,
+        )
+        registry = handlers.registry(login_from_kubeconfig=False)
+        kopf.on.login(id="local-stack", registry=registry)(_Login(self.kubernetes_url))
+        settings = kopf.OperatorSettings()
+        settings.watching.inactivity_timeout = 3600
+        stop, ready = asyncio.Event(), asyncio.Event()
+        tasks = await kopf.spawn_tasks(
+            clusterwide=True,  # the stack has just the one namespace
+            standalone=True,
+            registry=registry,
+            settings=settings,
+            memo=kopf.Memo(runtime=runtime),
+            stop_flag=stop,
+            ready_flag=ready,
+        )
+        task = asyncio.create_task(kopf.run_tasks(tasks, ignored=_NotKopf()))
+        await ready.wait()
+        try:
+            yield runtime
+        finally:
+            stop.set()
+            await task
+
+    # -- reading the stack ---------------------------------------------------------------------
+
+    def cluster_states(self) -> dict[str, str]:
+        return {
+            c.cluster_id: self.aws.cluster_status(c.cluster_id, account=c.aws_account_id)
+            for c in self.environment.clusters
+        }
+
+    def schedules_as_configured(self) -> bool:
+        """Whether every Aurora schedule is enabled with the config's original expression."""
+        for cluster in self.environment.clusters:
+            scheduler = self.aws.session(cluster.aws_account_id).client(
+                "scheduler", endpoint_url=self.aws.url
+            )
+            for name, expression in (
+                (cluster.start_schedule_name, cluster.origin_start_time),
+                (cluster.stop_schedule_name, cluster.origin_stop_time),
+            ):
+                schedule = scheduler.get_schedule(Name=name)
+                if schedule["State"] != "ENABLED" or schedule["ScheduleExpression"] != expression:
+                    return False
+        return True
+
+    def wake_manifest(self, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "apiVersion": "envwake.dev/v1alpha1",
+            "kind": "EnvironmentWake",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"environment": self.environment.name, **spec},
+        }
+
+
+class _NotKopf(Collection[asyncio.Task[Any]]):
+    """Kopf cancels the tasks it did not start; keep the caller's own tasks out of that."""
+
+    def __contains__(self, task: object) -> bool:
+        coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+        code = getattr(coro, "cr_code", None)
+        return code is None or "/kopf/" not in code.co_filename
+
+    def __iter__(self) -> Iterator[asyncio.Task[Any]]:
+        return (task for task in asyncio.all_tasks() if task in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
