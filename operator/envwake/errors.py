@@ -68,6 +68,7 @@ __all__ = [
     "GitHubRequestRejected",
     "GitHubUnavailable",
     "GitOpsError",
+    "KubernetesRequestFailed",
     "ManifestError",
     "ManifestNotFound",
     "ManifestUnreadable",
@@ -221,6 +222,12 @@ class ClusterTimedOut(AwsError):
 
 class ScheduleNotFound(AwsError):
     reason = "ScheduleNotFound"
+
+
+class KubernetesRequestFailed(EnvwakeError):
+    """The Kubernetes API refused a request of the CLI, or could not be reached."""
+
+    reason = "KubernetesRequestFailed"
 
 
 class SyncError(EnvwakeError):

@@ -127,6 +127,7 @@ class LocalStack:
         await asyncio.to_thread(self.github.start)
         self._exits.callback(self.github.stop)
         await asyncio.to_thread(self._seed_github)
+        self.kubernetes.envwake_clock = self.clock.now
         await self._exits.enter_async_context(self.kubernetes)
         server = await self._exits.enter_async_context(kmock.Server(self.kubernetes))
         self.kubernetes.resources.load_bundled()  # core/v1 and friends: discovery needs them

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from envwake import errors
-from envwake.cli import config, demo, manifest, plan, run
+from envwake.cli import config, demo, manifest, plan, run, wakes
 from envwake.cli.parsing import ArgumentParser, fail
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> ArgumentParser:
+    invoked = Path(sys.argv[0]).name
     parser = ArgumentParser(
-        prog="envwake",
+        prog="kubectl envwake" if invoked.startswith("kubectl-") else "envwake",
         description="Wake GitOps-managed development environments, and put them back to sleep.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wakes.register(subparsers)
     run.register(subparsers)
     plan.register(subparsers)
     config.register(subparsers)

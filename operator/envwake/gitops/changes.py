@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from envwake.manifests import FieldEdit
 
 __all__ = ["ChangeSet", "Edit"]
 
+KEDA_MIN_REPLICAS = "spec.minReplicaCount"
+
 
 @dataclass(frozen=True)
 class Edit:
@@ -21,14 +24,14 @@ class Edit:
     kind: Literal["min-replicas", "annotation"]
     value: int | str
     key: str | None = None  # the annotation key
-    field: str = "spec.minReplicaCount"
+    field: str = KEDA_MIN_REPLICAS
     document_name: str | None = None
     document_kind: str | None = None
 
     def apply(self, text: str) -> FieldEdit:
         if self.kind == "min-replicas":
             assert isinstance(self.value, int)
-            return manifests.set_min_replicas(
+            edit = manifests.set_min_replicas(
                 text,
                 self.value,
                 source=self.path,
@@ -36,6 +39,11 @@ class Edit:
                 name=self.document_name,
                 field=self.field,
             )
+            if self.value == 0 and edit.before is None and self.field == KEDA_MIN_REPLICAS:
+                # KEDA's default is 0: an absent minReplicaCount already says it, and a
+                # reset must not add a line to a manifest nobody asked us to change.
+                return dataclasses.replace(edit, text=text, after="0 (absent)", changed=False)
+            return edit
         assert self.key is not None
         return manifests.set_pod_template_annotation(
             text,

@@ -27,6 +27,7 @@ REASONS: Final = frozenset(
         "Asleep",
         "Reset",
         "Progressing",
+        "KubernetesRequestFailed",
         "SpecValid",
         "Synced",
         "ServicesReady",

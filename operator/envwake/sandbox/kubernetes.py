@@ -14,7 +14,7 @@ import datetime
 import itertools
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import attrs
@@ -36,6 +36,10 @@ class StampingEmulator(kmock.KubernetesEmulator):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.envwake_versions = itertools.count(1)
+        # what time the API server tells (the local stack sets its virtual clock here)
+        self.envwake_clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(
+            datetime.UTC
+        )
         self.envwake_latest = 0
 
     def _next_version(self) -> str:
@@ -49,9 +53,13 @@ class StampingEmulator(kmock.KubernetesEmulator):
             elif request.action == enums.action.UPDATE and request.name is not None:
                 self._stamp_change(request)
         try:
-            return await super()._handle(request)
+            response = await super()._handle(request)
         except jsonpatch.JsonPatchTestFailed as exc:
             raise PatchTestFailed(message=str(exc)) from None
+        created = request.action == enums.action.CREATE and request.resource is not None
+        if created and getattr(response, "status", None) == 200 and not response.prepared:
+            response.set_status(201)  # "201 Created", as the API server (and its clients) have it
+        return response
 
     def _stamp_new(self, request: rendering.Request) -> None:
         meta = request.data.setdefault("metadata", {})
@@ -60,7 +68,7 @@ class StampingEmulator(kmock.KubernetesEmulator):
         if request.namespace and not meta.get("namespace"):
             meta["namespace"] = request.namespace
         meta.setdefault("uid", str(uuid.uuid4()))
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = self.envwake_clock().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         meta.setdefault("creationTimestamp", now)
         meta["resourceVersion"] = self._next_version()
         meta["generation"] = 1
