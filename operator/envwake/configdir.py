@@ -13,12 +13,20 @@ from envwake.model.problems import Problem
 __all__ = ["config_files", "load_config_dir"]
 
 
+# kustomize's own file (config/ is also the kustomization that makes the ConfigMap)
+KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+
+
 def config_files(directory: Path) -> list[Path]:
-    """The environment config files of ``directory``: ``*.yaml``/``*.yml``, not hidden."""
+    """The environment config files of ``directory``: ``*.yaml``/``*.yml``, not hidden,
+    not a kustomization."""
     return sorted(
         path
         for path in directory.iterdir()
-        if path.suffix in (".yaml", ".yml") and not path.name.startswith(".") and path.is_file()
+        if path.suffix in (".yaml", ".yml")
+        and not path.name.startswith(".")
+        and path.name not in KUSTOMIZATION_FILES
+        and path.is_file()
     )
 
 

@@ -37,9 +37,12 @@ from envwake.sandbox.github import CiJob, GitHubEmulator
 from envwake.sandbox.kubernetes import StampingEmulator
 from envwake.sandbox.repository import flux_files
 
-__all__ = ["NAMESPACE", "LocalStack", "StackTiming"]
+__all__ = ["NAMESPACE", "OPERATOR_TOKEN", "LocalStack", "StackTiming"]
 
 NAMESPACE = "envwake"  # where the stack's wakes live (the kubeconfig's default namespace)
+# The operator's bearer token: the emulator records who asked for what (tests/deploy
+# compares it with the RBAC of deploy/); a real API server would check it.
+OPERATOR_TOKEN = "envwake-operator"
 
 RESOURCES = {
     "envwake.dev/v1alpha1/environmentwakes": kmock.ResourceInfo(
@@ -73,7 +76,9 @@ class _Login:
         self.url = url
 
     def __call__(self, **_: Any) -> kopf.ConnectionInfo:
-        return kopf.ConnectionInfo(server=self.url, default_namespace=NAMESPACE)
+        return kopf.ConnectionInfo(
+            server=self.url, token=OPERATOR_TOKEN, default_namespace=NAMESPACE
+        )
 
 
 class LocalStack:
@@ -229,11 +234,21 @@ current-context: envwake-local
             ),
             schedules=Schedules(sessions),
             cluster=KubernetesClusterView(
-                client.ApiClient(client.Configuration(host=self.kubernetes_url))
+                client.ApiClient(
+                    client.Configuration(
+                        host=self.kubernetes_url,
+                        api_key={"authorization": OPERATOR_TOKEN},
+                        api_key_prefix={"authorization": "Bearer"},
+                    )
+                )
             ),
             timing=Timing(sleep=clock.sleep, monotonic=clock.monotonic),
         )
         return Reconciler(environment, adapters)
+
+    def status_sink(self) -> ApiSink:
+        """Status and events, written as the operator (with its identity)."""
+        return ApiSink(self.kubernetes_url, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
 
     @contextlib.asynccontextmanager
     async def operator(self, sink: StatusSink | None = None) -> AsyncIterator[Runtime]:
@@ -247,7 +262,7 @@ current-context: envwake-local
         self.runtime = runtime = Runtime(
             {self.environment.name: self.environment},
             self.reconciler,
-            sink or ApiSink(self.kubernetes_url),
+            sink or self.status_sink(),
             clock=self.clock,
             sleep=deadline_sleep,
         )

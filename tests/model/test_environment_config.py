@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import ruamel.yaml
 
+from envwake.configdir import config_files
 from envwake.model.loading import Environment, load_environment
 
 CONFIG = Path(__file__).parents[2] / "config"
@@ -102,7 +103,7 @@ def test_durations_and_times():
     assert environment.config.reset.business_day == time(9, 15)
 
 
-@pytest.mark.parametrize("path", sorted(CONFIG.glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", config_files(CONFIG), ids=lambda p: p.name)
 def test_examples_are_valid(path):
     environment = load_environment(path.read_text(), source=str(path), default_name=path.stem)
     assert isinstance(environment, Environment), environment

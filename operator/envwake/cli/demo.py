@@ -170,8 +170,7 @@ class Demo:
         async with LocalStack(env, workdir=workdir, clock=self.clock) as stack:
             self.say(f"Stack up: Kubernetes {stack.kubernetes_url}, GitHub {stack.github.url}, ")
             self.say(f"AWS {stack.aws.url}; clusters {_states(stack.cluster_states())}")
-            api = ApiSink(stack.kubernetes_url)
-            sink = RecordingSink(api, self.record, self.clock, self.show_step)
+            sink = RecordingSink(stack.status_sink(), self.record, self.clock, self.show_step)
             async with stack.operator(sink) as runtime:
                 ok = await self._story(stack, runtime)
                 summary = self._summary(stack, ok)

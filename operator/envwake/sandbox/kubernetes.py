@@ -15,6 +15,7 @@ import itertools
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import attrs
@@ -23,7 +24,7 @@ import kmock
 from kmock._internal import enums, rendering
 from kmock._internal.k8s import KubernetesError
 
-__all__ = ["PatchTestFailed", "StampingEmulator"]
+__all__ = ["ApiRequest", "PatchTestFailed", "StampingEmulator"]
 
 
 @attrs.frozen
@@ -36,6 +37,7 @@ class StampingEmulator(kmock.KubernetesEmulator):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.envwake_versions = itertools.count(1)
+        self.envwake_requests: list[ApiRequest] = []  # who asked for what, as RBAC sees it
         # what time the API server tells (the local stack sets its virtual clock here)
         self.envwake_clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(
             datetime.UTC
@@ -48,6 +50,7 @@ class StampingEmulator(kmock.KubernetesEmulator):
 
     async def _handle(self, request: rendering.Request) -> Any:
         if request.resource is not None:
+            self.envwake_requests.append(_api_request(request))
             if request.action == enums.action.CREATE and isinstance(request.data, dict):
                 self._stamp_new(request)
             elif request.action == enums.action.UPDATE and request.name is not None:
@@ -120,6 +123,38 @@ class StampingEmulator(kmock.KubernetesEmulator):
                 if str(version).isdigit() and int(version) <= since:
                     continue
             yield event
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """A request as an RBAC authorizer sees it: who, which resource, which verb."""
+
+    token: str  # the bearer token ("" when anonymous)
+    group: str  # "" for the core group
+    resource: str  # plural, with "/subresource" when there is one
+    verb: str  # get list watch create update patch delete deletecollection
+
+
+def _api_request(request: rendering.Request) -> ApiRequest:
+    assert request.resource is not None
+    auth = str(request.headers.get("Authorization") or "")
+    token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+    method = str(request.method.value if hasattr(request.method, "value") else request.method)
+    named = request.name is not None
+    if method == "GET":
+        watching = str(request.params.get("watch", "")).lower() in ("true", "1")
+        verb = "watch" if watching else ("get" if named else "list")
+    else:
+        verb = {
+            "POST": "create",
+            "PUT": "update",
+            "PATCH": "patch",
+            "DELETE": "delete" if named else "deletecollection",
+        }.get(method.upper(), method.lower())
+    resource = request.resource.plural or ""
+    if request.subresource:
+        resource = f"{resource}/{request.subresource}"
+    return ApiRequest(token, request.resource.group or "", resource, verb)
 
 
 def _kind(emulator: StampingEmulator, request: rendering.Request) -> str | None:
