@@ -16,12 +16,13 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # machines) every run would otherwise recompile every dependency (~0.6 s per command).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help demo test lint typecheck unit bench clean
+.PHONY: help demo test lint typecheck unit bench e2e clean
 
 help:
 	@echo "make demo   run the envwake demo on the local stack"
 	@echo "make test   lint, type-check and run the whole test suite"
 	@echo "make bench  run the benchmarks (prints comparisons, asserts nothing)"
+	@echo "make e2e    the kind + Flux end-to-end test (needs Docker, kind, kubectl)"
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "uv not found on PATH; installing uv $(UV_VERSION) into .tools/"
@@ -54,6 +55,11 @@ unit: $(ENVWAKE)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit
+
+# Builds the image and a kind cluster with Flux and KEDA (needs Docker, kind, kubectl and
+# network access); `make test` skips it and says why.
+e2e: $(ENVWAKE)
+	ENVWAKE_E2E=1 $(VENV)/bin/pytest -m e2e tests/e2e -v
 
 bench: $(ENVWAKE)
 	$(VENV)/bin/python benchmarks/manifest_edit.py

@@ -172,8 +172,12 @@ class AwsEmulator:
         transition_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         region: str = "ap-northeast-1",
+        bind: str = "127.0.0.1",
+        advertise: str | None = None,
     ) -> None:
         self.transition_seconds = transition_seconds
+        self.bind = bind  # 0.0.0.0 when a kind cluster must reach it (tests/e2e)
+        self.advertise = advertise or bind  # the host name its URL gives
         self.clock = clock
         self.region = region
         self.url = ""
@@ -198,13 +202,13 @@ class AwsEmulator:
         self.configure(transition_seconds=self.transition_seconds, clock=self.clock)
         self._faults = _Faults(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
-            "127.0.0.1", 0, self._faults, threaded=True, request_handler=_QuietHandler
+            self.bind, 0, self._faults, threaded=True, request_handler=_QuietHandler
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="aws-emulator", daemon=True
         )
         self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self.url = f"http://{self.advertise}:{self._server.server_port}"
 
     def stop(self) -> None:
         if self._server is not None:

@@ -37,7 +37,11 @@ class GitHubEmulator:
         root: Path | None = None,
         *,
         on_response: Callable[[ResponseRecord], None] | None = None,
+        bind: str = "127.0.0.1",
+        advertise: str | None = None,
     ) -> None:
+        self.bind = bind  # 0.0.0.0 when a kind cluster must reach it (tests/e2e)
+        self.advertise = advertise or bind  # the host name its URL gives
         self._tmp = None if root else tempfile.TemporaryDirectory(prefix="envwake-github-")
         self.root = root or Path(self._tmp.name)  # type: ignore[union-attr]
         self.state = State(self.root)
@@ -92,10 +96,10 @@ class GitHubEmulator:
         app.add_routes(routes() + git_routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.bind, 0)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.url = url[0] = f"http://127.0.0.1:{port}"
+        self.url = url[0] = f"http://{self.advertise}:{port}"
 
     def stop(self) -> None:
         if self._loop is None:
