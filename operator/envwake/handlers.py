@@ -48,7 +48,12 @@ async def wake_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
 
 
 async def wake_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    await _runtime(memo).remove(dict(body))
+    runtime = _runtime(memo)
+    if not await runtime.remove(dict(body)):
+        # the environment is not asleep yet: keep the finalizer, try again
+        raise kopf.TemporaryError(
+            "putting the environment to sleep failed for now; retrying", delay=runtime.retry_after
+        )
 
 
 def registry(*, login_from_kubeconfig: bool = True) -> kopf.OperatorRegistry:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import ssl
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 import boto3
 import kmock
 import kopf
+import requests
 from kubernetes import client
 
 from envwake import handlers
@@ -37,8 +40,9 @@ from envwake.sandbox.github import CiJob, GitHubEmulator
 from envwake.sandbox.kubernetes import StampingEmulator
 from envwake.sandbox.repository import flux_files
 
-__all__ = ["NAMESPACE", "OPERATOR_TOKEN", "LocalStack", "StackTiming"]
+__all__ = ["NAMESPACE", "OPERATOR_TOKEN", "KubernetesApi", "LocalStack", "StackTiming"]
 
+logger = logging.getLogger("envwake.localstack")
 NAMESPACE = "envwake"  # where the stack's wakes live (the kubeconfig's default namespace)
 # The operator's bearer token: the emulator records who asked for what (tests/deploy
 # compares it with the RBAC of deploy/); a real API server would check it.
@@ -53,10 +57,16 @@ RESOURCES = {
         verbs={"list", "watch", "get", "create", "patch", "update", "delete"},
     ),
     "keda.sh/v1alpha1/scaledobjects": kmock.ResourceInfo(
-        kind="ScaledObject", namespaced=True, verbs={"list", "watch", "get", "create", "patch"}
+        kind="ScaledObject",
+        namespaced=True,
+        subresources={"status"},
+        verbs={"list", "watch", "get", "create", "patch"},
     ),
     "kustomize.toolkit.fluxcd.io/v1/kustomizations": kmock.ResourceInfo(
-        kind="Kustomization", namespaced=True, verbs={"list", "watch", "get", "create", "patch"}
+        kind="Kustomization",
+        namespaced=True,
+        subresources={"status"},
+        verbs={"list", "watch", "get", "create", "patch"},
     ),
 }
 
@@ -69,15 +79,29 @@ class StackTiming:
     cluster_seconds: float = 300.0  # an Aurora cluster starting or stopping
     pods_ready_seconds: float = 45.0  # pods ready after Flux applied the ScaledObject
     flux_interval: float = 0.1  # real seconds between Flux syncs
+    sync_timeout: float = 3 * 3600.0  # the operator's wait for Flux and for ready pods
+
+
+@dataclass(frozen=True)
+class KubernetesApi:
+    """A real API server to run the stack on, instead of the emulator (the envtest tier)."""
+
+    url: str
+    ca_file: Path
+    flux_certificate: tuple[Path, Path]  # certificate and key the sandbox Flux writes with
+    operator_token: str  # the operator's ServiceAccount token, as deploy/ binds it
 
 
 class _Login:
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, token: str, ca_file: Path | None) -> None:
+        self.url, self.token, self.ca_file = url, token, ca_file
 
     def __call__(self, **_: Any) -> kopf.ConnectionInfo:
         return kopf.ConnectionInfo(
-            server=self.url, token=OPERATOR_TOKEN, default_namespace=NAMESPACE
+            server=self.url,
+            token=self.token,
+            ca_path=str(self.ca_file) if self.ca_file else None,
+            default_namespace=NAMESPACE,
         )
 
 
@@ -92,8 +116,11 @@ class LocalStack:
         workdir: Path,
         clock: VirtualClock,
         timing: StackTiming | None = None,
+        kubernetes_api: KubernetesApi | None = None,
     ) -> None:
         self.environment = environment
+        self.kubernetes_api = kubernetes_api
+        self.operator_token = kubernetes_api.operator_token if kubernetes_api else OPERATOR_TOKEN
         self.workdir = workdir
         self.clock = clock
         self.timing = timing or StackTiming()
@@ -132,14 +159,22 @@ class LocalStack:
         await asyncio.to_thread(self.github.start)
         self._exits.callback(self.github.stop)
         await asyncio.to_thread(self._seed_github)
-        self.kubernetes.envwake_clock = self.clock.now
-        await self._exits.enter_async_context(self.kubernetes)
-        server = await self._exits.enter_async_context(kmock.Server(self.kubernetes))
-        self.kubernetes.resources.load_bundled()  # core/v1 and friends: discovery needs them
-        for name, info in RESOURCES.items():
-            self.kubernetes.resources[name] = info
-        self.kubernetes_url = str(server.url).rstrip("/")
-        self._write_kubeconfig()
+        session = requests.Session()
+        if self.kubernetes_api is None:
+            self.kubernetes.envwake_clock = self.clock.now
+            await self._exits.enter_async_context(self.kubernetes)
+            server = await self._exits.enter_async_context(kmock.Server(self.kubernetes))
+            self.kubernetes.resources.load_bundled()  # core/v1 and friends: discovery needs them
+            for name, info in RESOURCES.items():
+                self.kubernetes.resources[name] = info
+            self.kubernetes_url = str(server.url).rstrip("/")
+            self._write_kubeconfig()
+        else:
+            self.kubernetes_url = self.kubernetes_api.url
+            session.trust_env = False  # else REQUESTS_CA_BUNDLE would win over our CA
+            session.verify = str(self.kubernetes_api.ca_file)
+            certificate, key = self.kubernetes_api.flux_certificate
+            session.cert = (str(certificate), str(key))
         assert self.credentials is not None
         repo = self.github.state.repositories[self.repository]
         self.flux = FluxKeda(
@@ -149,12 +184,14 @@ class LocalStack:
             ready_after=self.timing.pods_ready_seconds,
             clock=self.clock.monotonic,
             kubernetes_url=self.kubernetes_url,
+            kubernetes_session=session,
         )
         await asyncio.to_thread(self.flux.tick)
         flux = asyncio.create_task(self._run_flux(self.flux), name="sandbox-flux")
         self._exits.push_async_callback(_cancel, flux)
 
     def _seed_aws(self) -> None:
+        self.aws.reset()  # moto's state lives in the process: start from nothing
         for cluster in self.environment.clusters:
             account = cluster.aws_account_id
             self.aws.create_cluster(cluster.cluster_id, account=account, region=cluster.region)
@@ -192,7 +229,10 @@ class LocalStack:
 
     async def _run_flux(self, flux: FluxKeda) -> None:
         while True:
-            await asyncio.to_thread(flux.tick)
+            try:
+                await asyncio.to_thread(flux.tick)
+            except Exception:  # like Flux: report, and try again at the next interval
+                logger.exception("the sandbox Flux failed to apply; retrying")
             await asyncio.sleep(self.timing.flux_interval)
 
     def _write_kubeconfig(self) -> None:
@@ -233,22 +273,36 @@ current-context: envwake-local
                 sessions, waiting=Waiting(sleep=clock.sleep, monotonic=clock.monotonic)
             ),
             schedules=Schedules(sessions),
-            cluster=KubernetesClusterView(
-                client.ApiClient(
-                    client.Configuration(
-                        host=self.kubernetes_url,
-                        api_key={"authorization": OPERATOR_TOKEN},
-                        api_key_prefix={"authorization": "Bearer"},
-                    )
-                )
-            ),
+            cluster=KubernetesClusterView(client.ApiClient(self._operator_configuration())),
             timing=Timing(sleep=clock.sleep, monotonic=clock.monotonic),
+            # virtual seconds pass quickly: leave room for a busy machine, not a slow Flux
+            sync_timeout=self.timing.sync_timeout,
+            ready_timeout=self.timing.sync_timeout,
         )
         return Reconciler(environment, adapters)
 
+    def _ca_file(self) -> Path | None:
+        return self.kubernetes_api.ca_file if self.kubernetes_api else None
+
+    def _operator_configuration(self) -> client.Configuration:
+        configuration = client.Configuration(
+            host=self.kubernetes_url,
+            api_key={"authorization": self.operator_token},
+            api_key_prefix={"authorization": "Bearer"},
+        )
+        ca_file = self._ca_file()
+        if ca_file is not None:
+            configuration.ssl_ca_cert = str(ca_file)
+        return configuration
+
     def status_sink(self) -> ApiSink:
         """Status and events, written as the operator (with its identity)."""
-        return ApiSink(self.kubernetes_url, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
+        ca_file = self._ca_file()
+        return ApiSink(
+            self.kubernetes_url,
+            headers={"Authorization": f"Bearer {self.operator_token}"},
+            ssl=ssl.create_default_context(cafile=str(ca_file)) if ca_file else None,
+        )
 
     @contextlib.asynccontextmanager
     async def operator(self, sink: StatusSink | None = None) -> AsyncIterator[Runtime]:
@@ -267,7 +321,8 @@ current-context: envwake-local
             sleep=deadline_sleep,
         )
         registry = handlers.registry(login_from_kubeconfig=False)
-        kopf.on.login(id="local-stack", registry=registry)(_Login(self.kubernetes_url))
+        login = _Login(self.kubernetes_url, self.operator_token, self._ca_file())
+        kopf.on.login(id="local-stack", registry=registry)(login)
         settings = kopf.OperatorSettings()
         settings.watching.inactivity_timeout = 3600
         stop, ready = asyncio.Event(), asyncio.Event()

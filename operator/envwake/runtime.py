@@ -130,9 +130,10 @@ class Runtime:
         self.wakes[spec.environment][key] = _Wake(dict(body), spec, dict(body.get("status") or {}))
         self._trigger(spec.environment)
 
-    async def remove(self, body: Mapping[str, Any]) -> None:
+    async def remove(self, body: Mapping[str, Any]) -> bool:
         """A wake is being deleted: stop it now (put the environment to sleep if nothing
-        else needs it), then reset without it; return once both converged."""
+        else needs it), then reset without it. Returns False, keeping the wake, when the
+        stop failed for a passing reason (call again later: the finalizer must stay)."""
         key = _key(body)
         for name, wakes in self.wakes.items():
             wake = wakes.get(key)
@@ -142,9 +143,13 @@ class Runtime:
             start = wake.start
             if start < now < (wake.spec.stop_at or now + timedelta(days=1)):
                 wake.spec = wake.spec.model_copy(update={"start_at": start, "stop_at": now})
-                await self._converged(name, self._trigger(name))
+            await self._converged(name, self._trigger(name))
+            failure = self.reports[name].failure if name in self.reports else None
+            if failure is not None and failure.transient:
+                return False
             wakes.pop(key, None)
             await self._converged(name, self._trigger(name))
+        return True
 
     async def poke(self, name: str) -> None:
         """Reconcile ``name`` now (its clock or config changed), and wait until done."""

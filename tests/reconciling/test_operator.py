@@ -246,6 +246,26 @@ async def test_deleting_an_active_wake_puts_the_environment_to_sleep_and_resets_
     assert scheduler.get_schedule(Name="shop-db-stop")["State"] == "ENABLED"
 
 
+async def test_a_deleted_wake_stays_until_the_environment_is_really_asleep(stack, k8s):
+    """Found on the local stack: the stop timed out waiting for Flux, the finalizer went
+    anyway, and the clusters ran all weekend."""
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    runtime.retry_after = 0.5
+    async with operator(runtime):
+        await post(wake("held", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "held") == "Awake")
+        runtime.clock.origin += timedelta(hours=2)
+        stack.flux.paused = True  # Flux applies nothing: the stop cannot finish
+        await delete("held")
+        await until(lambda: ("Warning", "SyncTimedOut") in events(k8s, "held"))
+        assert current(k8s, "held") is not None  # the finalizer holds it
+        assert stack.aws.cluster_status("shop-db") == "available"
+        stack.flux.paused = False
+        await until(lambda: current(k8s, "held") is None)
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+    assert stack.aws.cluster_status("payments-db", account=OTHER_ACCOUNT) == "stopped"
+
+
 class VirtualTimer:
     """The runtime's sleep, in virtual time: records each sleep and moves the clock instead.
 

@@ -42,6 +42,7 @@ class FluxKeda:
         ready_after: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         kubernetes_url: str | None = None,
+        kubernetes_session: requests.Session | None = None,
         paused: bool = False,
     ) -> None:
         self.environment = environment
@@ -50,6 +51,8 @@ class FluxKeda:
         self.ready_after = ready_after
         self.clock = clock
         self.kubernetes_url = kubernetes_url  # also apply into a Kubernetes API (the emulator)
+        # how to talk to it (a real API server wants TLS and a client certificate)
+        self.http = kubernetes_session or requests.Session()
         self.paused = paused  # a stuck Flux applies nothing
         self.applied_commit: str | None = None
         self.workloads: dict[str, Workload] = {}
@@ -89,10 +92,14 @@ class FluxKeda:
                     "deployments",
                     service.namespace,
                     service.service_name,
-                    {
-                        "spec": {"replicas": wanted},
-                        "status": {"readyReplicas": ready, "replicas": wanted},
-                    },
+                    {"spec": {"replicas": wanted}},
+                )
+                self._patch(
+                    "apps/v1",
+                    "deployments",
+                    service.namespace,
+                    f"{service.service_name}/status",
+                    {"status": {"readyReplicas": ready, "replicas": wanted}},
                 )
 
     def _apply(self, revision: str) -> None:
@@ -145,7 +152,7 @@ class FluxKeda:
                 "kustomize.toolkit.fluxcd.io/v1",
                 "kustomizations",
                 kustomization.namespace,
-                kustomization.name,
+                f"{kustomization.name}/status",
                 status,
             )
 
@@ -156,9 +163,9 @@ class FluxKeda:
 
     def _upsert(self, api_version: str, plural: str, namespace: str, body: dict[str, Any]) -> None:
         name = body["metadata"]["name"]
-        existing = requests.get(self._url(api_version, plural, namespace, name), timeout=10)
+        existing = self.http.get(self._url(api_version, plural, namespace, name), timeout=10)
         if existing.status_code == 404:
-            requests.post(
+            self.http.post(
                 self._url(api_version, plural, namespace), json=body, timeout=10
             ).raise_for_status()
         else:
@@ -167,7 +174,7 @@ class FluxKeda:
     def _patch(
         self, api_version: str, plural: str, namespace: str, name: str, patch: dict[str, Any]
     ) -> None:
-        requests.patch(
+        self.http.patch(
             self._url(api_version, plural, namespace, name),
             json=patch,
             timeout=10,
