@@ -7,30 +7,30 @@ import contextlib
 import dataclasses
 from datetime import UTC, timedelta
 
-import aiohttp
 import kmock
 import kopf
 import pytest
 
 from envwake import handlers
-from envwake.kube import ApiSink
 from envwake.model.environment import FluxSettings, KustomizationRef
 from envwake.reconciler import Reconciler
 from envwake.runtime import Clock, Runtime
 from envwake.sandbox.kubernetes import StampingEmulator
 
+from .backends import EmulatedApi, RealApi
 from .conftest import OTHER_ACCOUNT, at
 
 WAKES = "envwake.dev/v1alpha1/environmentwakes"
-SERVER: dict[str, str] = {}
+WAKES_PATH = "/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes"
+BACKEND: dict[str, EmulatedApi | RealApi] = {}  # the API under the test that runs now
 
 
 REGISTRY = handlers.registry(login_from_kubeconfig=False)
 
 
 @kopf.on.login(registry=REGISTRY)
-def login_to_the_emulator(**_):
-    return kopf.ConnectionInfo(server=SERVER["url"], default_namespace="envwake")
+def login_to_the_api(**_):
+    return BACKEND["api"].login()
 
 
 class NonKopfTasks:
@@ -41,8 +41,27 @@ class NonKopfTasks:
         return code is None or "/kopf/" not in code.co_filename
 
 
+@pytest.fixture(params=["kmock", "envtest"])
+def backend(request):
+    """Which API server: kmock's emulator, or a real kube-apiserver (the envtest tier)."""
+    if request.param == "kmock":
+        return None
+    from tests.envtest.test_operator_rbac import install_identity
+
+    server = request.getfixturevalue("real_api_server")
+    for namespace in ("envwake", "flux-system", "shop", "payments"):
+        server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    return RealApi(server, install_identity(server))
+
+
 @pytest.fixture
-async def k8s():
+async def k8s(backend):
+    if backend is not None:
+        BACKEND["api"] = backend
+        backend.clean()
+        yield backend
+        backend.clean()
+        return
     async with StampingEmulator() as emulator, kmock.Server(emulator) as server:
         emulator.resources.load_bundled()  # core/v1 and friends: Kopf's discovery needs them
         emulator.resources[WAKES] = kmock.ResourceInfo(
@@ -52,8 +71,8 @@ async def k8s():
             subresources={"status"},
             verbs={"list", "watch", "get", "create", "patch", "update", "delete"},
         )
-        SERVER["url"] = str(server.url).rstrip("/")
-        yield emulator
+        BACKEND["api"] = api = EmulatedApi(emulator, str(server.url).rstrip("/"))
+        yield api
 
 
 @contextlib.asynccontextmanager
@@ -89,25 +108,15 @@ def wake(name: str, **spec) -> dict:
 
 
 async def post(obj: dict) -> None:
-    url = f"{SERVER['url']}/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes"
-    async with aiohttp.ClientSession() as http, http.post(url, json=obj) as response:
-        assert response.status in (200, 201), await response.text()
+    assert await BACKEND["api"].call("POST", WAKES_PATH, obj) in (200, 201)
 
 
 async def delete(name: str) -> None:
-    url = f"{SERVER['url']}/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes/{name}"
-    async with aiohttp.ClientSession() as http, http.delete(url) as response:
-        assert response.status == 200, await response.text()
-
-
-RESOURCE = kmock.resource("envwake.dev", "v1alpha1", "environmentwakes")
+    assert await BACKEND["api"].call("DELETE", f"{WAKES_PATH}/{name}") == 200
 
 
 def current(k8s, name: str) -> dict | None:
-    key = (RESOURCE, "envwake", name)
-    if key not in k8s.objects or k8s.objects[key].deleted:
-        return None
-    return k8s.objects[key].raw
+    return k8s.current(name)
 
 
 async def until(predicate, *, seconds: float = 60.0, show=lambda: None):
@@ -120,13 +129,7 @@ async def until(predicate, *, seconds: float = 60.0, show=lambda: None):
 
 
 def events(k8s, name: str) -> list[tuple[str, str]]:
-    return [
-        (obj.raw["type"], obj.raw["reason"])
-        for (resource, _, _), obj in k8s.objects.items()
-        if getattr(resource, "plural", "") == "events"
-        and not obj.deleted
-        and obj.raw.get("involvedObject", {}).get("name") == name
-    ]
+    return k8s.events(name)
 
 
 def condition_reasons(body: dict | None) -> set[str]:
@@ -137,7 +140,7 @@ def runtime_for(stack, now: str) -> Runtime:
     return Runtime(
         {"dev": stack.environment},
         lambda env: stack.reconciler,
-        ApiSink(SERVER["url"]),
+        BACKEND["api"].sink(),
         clock=Clock(origin=at(now).astimezone(UTC)),
     )
 
@@ -289,7 +292,7 @@ async def test_deadlines_are_slept_until_not_polled(stack, k8s):
     runtime = Runtime(
         {"dev": stack.environment},
         lambda env: stack.reconciler,
-        ApiSink(SERVER["url"]),
+        BACKEND["api"].sink(),
         clock=clock,
         sleep=timer,
     )
@@ -336,28 +339,20 @@ async def test_a_restarted_operator_adopts_the_open_pull_request(stack, k8s):
 async def test_sync_and_readiness_are_read_from_the_cluster(stack, k8s):
     """The operator reads ScaledObjects and Deployments through the Kubernetes API, where
     the sandbox Flux/KEDA applied what was merged."""
-    from kubernetes import client
 
     from envwake.kube import KubernetesClusterView
 
-    k8s.resources["kustomize.toolkit.fluxcd.io/v1/kustomizations"] = kmock.ResourceInfo(
-        kind="Kustomization", namespaced=True, verbs={"list", "watch", "get", "create", "patch"}
-    )
+    k8s.serve_flux_resources()
     config = stack.environment.config.model_copy(
         update={"flux": FluxSettings(kustomization=KustomizationRef(name="apps"))}
     )
     stack.environment = dataclasses.replace(stack.environment, config=config)
     stack.flux.environment = stack.environment
     stack.reconciler = Reconciler(stack.environment, stack.reconciler.adapters)
-    k8s.resources["keda.sh/v1alpha1/scaledobjects"] = kmock.ResourceInfo(
-        kind="ScaledObject",
-        namespaced=True,
-        verbs={"list", "watch", "get", "create", "patch", "delete"},
-    )
-    stack.flux.kubernetes_url = SERVER["url"]
+    stack.flux.kubernetes_url = k8s.url
+    stack.flux.http = k8s.writer_session()
     stack.time.on_sleep = [stack.flux.tick]
-    api = client.ApiClient(client.Configuration(host=SERVER["url"]))
-    stack.reconciler.adapters.cluster = KubernetesClusterView(api)
+    stack.reconciler.adapters.cluster = KubernetesClusterView(k8s.operator_client())
     async with operator(runtime_for(stack, "2026-11-28 10:00")):
         await post(wake("k8s", startAt="2026-11-28T10:00:00+09:00"))
         body = await until(
@@ -367,15 +362,15 @@ async def test_sync_and_readiness_are_read_from_the_cluster(stack, k8s):
             )
         )
     assert body["status"]["services"] == {"ready": 3, "total": 3}
-    scaled = kmock.resource("keda.sh", "v1alpha1", "scaledobjects")
-    assert k8s.objects[scaled, "shop", "api"].raw["spec"]["minReplicaCount"] == 2
-    assert k8s.objects[scaled, "payments", "ledger"].raw["spec"]["minReplicaCount"] == 3
-    deployment = k8s.objects[kmock.resource("apps", "v1", "deployments"), "shop", "web"].raw
+    scaled = ("keda.sh", "v1alpha1", "scaledobjects")
+    assert k8s.read(*scaled, "shop", "api")["spec"]["minReplicaCount"] == 2
+    assert k8s.read(*scaled, "payments", "ledger")["spec"]["minReplicaCount"] == 3
+    deployment = k8s.read("apps", "v1", "deployments", "shop", "web")
     assert deployment["status"]["readyReplicas"] == deployment["spec"]["replicas"] == 2
-    kustomizations = kmock.resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
-    revision = k8s.objects[kustomizations, "flux-system", "apps"].raw["status"][
-        "lastAppliedRevision"
-    ]
+    kustomization = k8s.read(
+        "kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "flux-system", "apps"
+    )
+    revision = kustomization["status"]["lastAppliedRevision"]
     assert revision == f"master@sha1:{stack.repo.store.ref('master')}"
 
 
@@ -462,21 +457,31 @@ async def test_failed_ci_check(stack, k8s):
     [
         pytest.param(
             {"startAt": "2026-11-28T10:00:00+09:00", "stopAt": "2026-11-28T09:00:00+09:00"},
-            "spec: stopAt must be after startAt",
+            ("spec: stopAt must be after startAt", "spec.stopAt: Invalid value"),
             id="stop-before-start",
         ),
         pytest.param(
-            {"startAt": "tomorrow"}, "spec.startAt: Input should be a valid datetime", id="bad-time"
+            {"startAt": "tomorrow"},
+            ("spec.startAt: Input should be a valid datetime", "spec.startAt: Invalid value"),
+            id="bad-time",
         ),
     ],
 )
 async def test_invalid_times_fail_without_side_effects(stack, k8s, spec, message):
+    """The emulator lets a bad wake through and the operator refuses it; a real API server
+    refuses it first, with the CRD's schema and CEL rule (both: nothing happens)."""
+    ours, servers = message
     async with operator(runtime_for(stack, "2026-11-28 10:00")):
-        await post(wake("bad", **spec))
+        code = await k8s.call("POST", WAKES_PATH, wake("bad", **spec))
+        if k8s.name == "envtest":
+            assert code == 422
+            assert servers in k8s.last_refusal
+            return
+        assert code == 201
         await until(lambda: phase(k8s, "bad") == "Failed")
         valid = next(c for c in current(k8s, "bad")["status"]["conditions"] if c["type"] == "Valid")
         assert (valid["status"], valid["reason"]) == ("False", "WakeInvalid")
-        assert valid["message"].startswith(message)
+        assert valid["message"].startswith(ours)
     assert stack.repo.pulls == {}
 
 
@@ -498,17 +503,14 @@ async def test_changing_a_wake_replans_at_once(stack, k8s):
         await post(wake("change", startAt="2026-11-28T10:00:00+09:00"))
         await until(lambda: phase(k8s, "change") == "Awake")
         runtime.clock.origin += timedelta(hours=2)
-        url = (
-            f"{SERVER['url']}/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes/change"
-        )
         patch = {"spec": {"stopAt": "2026-11-28T12:00:00+09:00"}}
-        async with (
-            aiohttp.ClientSession() as http,
-            http.patch(
-                url, json=patch, headers={"Content-Type": "application/merge-patch+json"}
-            ) as response,
-        ):
-            assert response.status == 200
+        code = await k8s.call(
+            "PATCH",
+            f"{WAKES_PATH}/change",
+            patch,
+            **{"Content-Type": "application/merge-patch+json"},
+        )
+        assert code == 200
         await until(lambda: phase(k8s, "change") == "Stopping")  # as soon as it starts
         await until(lambda: "Asleep" in [r for _, r in events(k8s, "change")])
         status = current(k8s, "change")["status"]
