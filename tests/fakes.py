@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from envwake.localstack import StackTiming
 from envwake.sandbox.github import GitHubEmulator
 
 
@@ -26,3 +27,8 @@ class FakeTime:
 
     def monotonic(self) -> float:
         return self.now
+
+
+# The local stack for tests: short CI, cluster and pod times (in the stack's virtual
+# seconds), so a whole wake takes seconds; the demo keeps realistic ones.
+QUICK_STACK = StackTiming(ci_seconds=20.0, cluster_seconds=60.0, pods_ready_seconds=10.0)

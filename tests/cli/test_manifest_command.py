@@ -167,3 +167,15 @@ def test_console_script_and_module_entry_points(tmp_path):
         assert done.stderr == (
             f"envwake: {target}: --replicas must be a whole number from 0 to 2147483647, got '-3'\n"
         )
+
+
+def test_the_cli_starts_without_the_local_stacks_heavy_imports():
+    """`envwake --help` and every manifest edit must not wait for moto, Kopf or kmock
+    (they took the CLI's start from 0.3 s to 2 s)."""
+    code = (
+        "import sys, envwake.cli.main; "
+        "print(sorted(m for m in ('moto', 'kopf', 'kmock', 'kubernetes', 'boto3') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -3,19 +3,12 @@ grants exactly what the operator does on the local stack (and nothing else)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import aiohttp
 import kubernetes_validate
 import pytest
 
 from envwake.configdir import load_config_dir
-from envwake.localstack import OPERATOR_TOKEN, LocalStack
-from envwake.sandbox.clock import VirtualClock
 
 from .kustomize import build
 
@@ -104,43 +97,6 @@ def granted(objects: list[dict], role: str) -> set[tuple[str, str, str]]:
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
-
-
-async def test_rbac_grants_exactly_what_the_operator_uses(tmp_path):
-    """A whole wake on the local stack (start, awake, deleted: stop, reset, finalizer
-    removed), with every request the operator makes recorded as RBAC sees it."""
-    environments, _ = load_config_dir(ROOT / "config")
-    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
-    clock = VirtualClock(saturday, speed=120)
-    stack = LocalStack(environments["dev"], workdir=tmp_path, clock=clock)
-    async with stack, stack.operator() as runtime:
-        wakes = f"{stack.kubernetes_url}/apis/envwake.dev/v1alpha1/namespaces/envwake"
-        async with aiohttp.ClientSession() as http:
-            manifest = stack.wake_manifest("rbac", {"reason": "RBAC check"})
-            async with http.post(f"{wakes}/environmentwakes", json=manifest) as response:
-                assert response.status == 201
-            for _ in range(1200):
-                report = runtime.reports.get("dev")
-                if report is not None and report.converged and report.desired.value == "HOLD":
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError(f"never awake: {runtime.reports}")
-            async with http.delete(f"{wakes}/environmentwakes/rbac") as response:
-                assert response.status == 200
-            for _ in range(1200):
-                async with http.get(f"{wakes}/environmentwakes/rbac") as response:
-                    if response.status == 404:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("the finalizer was never removed")
-    used: dict[tuple[str, str, str], int] = defaultdict(int)
-    for request in stack.kubernetes.envwake_requests:
-        if request.token == OPERATOR_TOKEN and request.resource:  # not discovery
-            used[(request.group, request.resource, request.verb)] += 1
-    assert set(used) == granted(build(BASE), "envwake-operator"), sorted(used)
-    assert stack.cluster_states() == {"shop-db": "stopped", "payments-db": "stopped"}
 
 
 def test_the_config_kustomization_is_not_read_as_an_environment():

@@ -13,6 +13,7 @@ from envwake.localstack import KubernetesApi, LocalStack
 from envwake.sandbox.clock import VirtualClock
 from tests.deploy.kustomize import build
 from tests.deploy.test_deploy import granted
+from tests.fakes import QUICK_STACK
 
 ROOT = Path(__file__).parents[2]
 OPERATOR = "system:serviceaccount:envwake-system:envwake-operator"
@@ -68,7 +69,9 @@ async def test_a_whole_wake_as_the_service_account_is_never_refused(real_api_ser
         server.url, certs / "ca.crt", (certs / "admin.crt", certs / "admin.key"), token
     )
     clock = VirtualClock(datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo")), speed=120)
-    stack = LocalStack(environment, workdir=tmp_path, clock=clock, kubernetes_api=api)
+    stack = LocalStack(
+        environment, workdir=tmp_path, clock=clock, kubernetes_api=api, timing=QUICK_STACK
+    )
     wakes = "/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes"
     mark = server.audit_mark()
     async with stack, stack.operator() as runtime:
