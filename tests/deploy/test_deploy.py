@@ -25,7 +25,7 @@ def by_kind(objects: list[dict]) -> dict[tuple[str, str], dict]:
 @pytest.mark.parametrize("overlay", [BASE, KIND], ids=["base", "kind"])
 def test_every_object_is_valid_for_kubernetes(overlay):
     objects = build(overlay)
-    assert len(objects) == 8
+    assert len(objects) == 11
     for obj in objects:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
 
