@@ -304,3 +304,13 @@ async def test_start_wait_stop_and_status_drive_the_operator_on_the_local_stack(
         if r.token == OPERATOR_TOKEN and r.resource  # not discovery
     }
     assert used == granted(build(ROOT / "deploy" / "base"), "envwake-operator"), sorted(used)
+
+
+async def test_a_cluster_without_the_crd_gets_a_hint(tmp_path, capsys):
+    async with StampingEmulator() as emulator, kmock.Server(emulator) as server:
+        emulator.resources.load_bundled()  # no EnvironmentWake resource here
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", str(server.url).rstrip("/"))
+        code, _, err = await envwake(capsys, kubeconfig, "status")
+    assert code == 2
+    assert "the API server answered 404" in err
+    assert err.rstrip().endswith("(is the EnvironmentWake CRD installed? kubectl apply -k crds/)")

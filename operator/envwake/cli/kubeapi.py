@@ -32,14 +32,17 @@ class WakeApi:
     namespace: str
     host: str
 
-    def _call(self, what: str, call: Callable[[], T]) -> T:
+    def _call(self, what: str, call: Callable[[], T], *, listing: bool = False) -> T:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
         try:
             return call()
         except ApiException as exc:
-            raise errors.KubernetesRequestFailed(f"{what}: {_refusal(exc)}") from None
+            hint = ""
+            if exc.status == 404 and listing:  # a list 404s only when the type is not served
+                hint = " (is the EnvironmentWake CRD installed? kubectl apply -k crds/)"
+            raise errors.KubernetesRequestFailed(f"{what}: {_refusal(exc)}{hint}") from None
         except HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
             raise errors.KubernetesRequestFailed(
@@ -69,6 +72,7 @@ class WakeApi:
             answer = self._call(
                 "listing EnvironmentWakes in all namespaces",
                 lambda: self.objects.list_cluster_custom_object(GROUP, VERSION, PLURAL),
+                listing=True,
             )
         else:
             answer = self._call(
@@ -76,6 +80,7 @@ class WakeApi:
                 lambda: self.objects.list_namespaced_custom_object(
                     GROUP, VERSION, self.namespace, PLURAL
                 ),
+                listing=True,
             )
         items: list[dict[str, Any]] = answer.get("items") or []
         return items
