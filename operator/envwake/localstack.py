@@ -134,6 +134,7 @@ class LocalStack:
         self.credentials: AppCredentials | None = None
         self.flux: FluxKeda | None = None
         self.runtime: Runtime | None = None
+        self._operator_task: asyncio.Task[None] | None = None
         self._exits = contextlib.AsyncExitStack()
 
     @property
@@ -336,12 +337,18 @@ current-context: envwake-local
             ready_flag=ready,
         )
         task = asyncio.create_task(kopf.run_tasks(tasks, ignored=_NotKopf()))
+        self._operator_task = task
         await ready.wait()
         try:
             yield runtime
         finally:
             stop.set()
             await task
+
+    async def operator_stopped(self) -> None:
+        """Until the operator stops (Kopf stops on SIGINT/SIGTERM, like `envwake run`)."""
+        if self._operator_task is not None:
+            await asyncio.wait({self._operator_task})
 
     # -- reading the stack ---------------------------------------------------------------------
 

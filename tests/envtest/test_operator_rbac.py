@@ -13,11 +13,11 @@ from envwake.localstack import KubernetesApi, LocalStack
 from envwake.sandbox.clock import VirtualClock
 from tests.deploy.kustomize import build
 from tests.deploy.test_deploy import granted
+from tests.envtest.conftest import install_identities
 from tests.fakes import QUICK_STACK
 
 ROOT = Path(__file__).parents[2]
 OPERATOR = "system:serviceaccount:envwake-system:envwake-operator"
-IDENTITY_KINDS = {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"}
 # What every authenticated identity may do (system:basic-user), whatever deploy/ says.
 EVERYONE = {
     ("authorization.k8s.io", "selfsubjectaccessreviews", "create"),
@@ -27,10 +27,8 @@ EVERYONE = {
 
 
 def install_identity(server) -> str:
-    """deploy/'s namespace, ServiceAccount and RBAC; returns the operator's token."""
-    for obj in build(ROOT / "deploy" / "base"):
-        if obj["kind"] in IDENTITY_KINDS:
-            server.apply(obj)
+    """deploy/'s namespace, ServiceAccounts and RBAC; returns the operator's token."""
+    install_identities(server)
     return server.token_for("envwake-system", "envwake-operator")
 
 

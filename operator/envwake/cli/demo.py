@@ -63,4 +63,8 @@ def run(args: argparse.Namespace) -> int:
         fail(f"unknown environment {args.environment!r} in {args.config_dir} (known: {known})")
     from envwake.cli.demo_story import Demo  # the stack is heavy: only when it runs
 
-    return asyncio.run(Demo(environment, args).run())
+    demo = Demo(environment, args)
+    try:
+        return asyncio.run(demo.run())
+    except KeyboardInterrupt:  # Ctrl-C ends --keep (or the flow itself)
+        return demo.status

@@ -84,6 +84,7 @@ class Demo:
         self.console = Console(stderr=self.json, highlight=False)
         self.record = Record()
         self.started = time.monotonic()
+        self.status = 1  # the exit status, once the flow is over
 
     def local(self, instant: datetime) -> str:
         return instant.astimezone(self.zone).strftime("%a %H:%M:%S")
@@ -122,11 +123,12 @@ class Demo:
             async with stack.operator(sink) as runtime:
                 ok = await self._story(stack, runtime)
                 summary = self._summary(stack, ok)
+                self.status = 0 if summary["ok"] else 1
+                if self.json:
+                    print(json.dumps(summary, ensure_ascii=False), flush=True)
                 if self.keep:
-                    await self._keep(stack)
-        if self.json:
-            print(json.dumps(summary, ensure_ascii=False))
-        return 0 if summary["ok"] else 1
+                    await self._keep(stack)  # until Ctrl-C
+        return self.status
 
     async def _story(self, stack: LocalStack, runtime: Any) -> bool:
         start = self.clock.now()
@@ -256,7 +258,7 @@ class Demo:
             f"  kubectl get environmentwakes   (with kubectl installed)\n"
             "Press Ctrl-C to stop it."
         )
-        await asyncio.Event().wait()
+        await stack.operator_stopped()  # Kopf handles Ctrl-C: the operator ends, then the stack
 
 
 async def _apply(stack: LocalStack, manifest: dict[str, Any]) -> None:
