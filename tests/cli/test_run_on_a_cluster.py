@@ -1,0 +1,105 @@
+"""``envwake run`` as it runs in production: a process that logs in with the kubeconfig,
+answers its liveness probe, handles wakes, and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import kmock
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from envwake.localstack import RESOURCES
+from envwake.sandbox.kubernetes import StampingEmulator
+
+ROOT = Path(__file__).parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_the_operator_process_logs_in_with_the_kubeconfig_and_handles_wakes(tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    async with StampingEmulator() as emulator, kmock.Server(emulator) as server:
+        emulator.resources.load_bundled()
+        for name, info in RESOURCES.items():
+            emulator.resources[name] = info
+        url = str(server.url).rstrip("/")
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            f"""apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "{url}"}}}}]
+users: [{{name: u, user: {{}}}}]
+contexts: [{{name: x, context: {{cluster: c, user: u, namespace: envwake}}}}]
+current-context: x
+"""
+        )
+        port = free_port()
+        operator = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "envwake", "run", "--config-dir", str(ROOT / "config"),
+            "--liveness", f"http://127.0.0.1:{port}/healthz",
+            env={
+                **os.environ,
+                "KUBECONFIG": str(kubeconfig),
+                "ENVWAKE_GITHUB_APP_ID": "1",
+                "ENVWAKE_GITHUB_INSTALLATION_ID": "2",
+                "ENVWAKE_GITHUB_PRIVATE_KEY": key.decode(),
+                "ENVWAKE_GITHUB_API_URL": "http://127.0.0.1:9",
+                "ENVWAKE_WORKDIR": str(tmp_path),
+            },
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(300):
+                    try:
+                        async with http.get(f"http://127.0.0.1:{port}/healthz") as probe:
+                            if probe.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.1)
+                else:
+                    raise AssertionError("the liveness probe never answered")
+                wake = {
+                    "apiVersion": "envwake.dev/v1alpha1",
+                    "kind": "EnvironmentWake",
+                    "metadata": {"name": "typo", "namespace": "envwake"},
+                    "spec": {"environment": "dve"},
+                }
+                wakes = f"{url}/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes"
+                async with http.post(wakes, json=wake) as response:
+                    assert response.status == 201
+                for _ in range(300):
+                    async with http.get(f"{wakes}/typo") as response:
+                        status = (await response.json()).get("status") or {}
+                    if status.get("phase") == "Failed":
+                        break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise AssertionError(f"the wake was never handled: {status}")
+                assert "unknown environment 'dve'" in status["message"]
+            operator.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(operator.wait(), 30) == 0
+        finally:
+            if operator.returncode is None:
+                operator.kill()
+                await operator.wait()
+            assert operator.stdout is not None
+            log = (await operator.stdout.read()).decode()
+    assert key.decode().splitlines()[1] not in log  # the App key never reaches the log
