@@ -40,7 +40,14 @@ from envwake.sandbox.github import CiJob, GitHubEmulator
 from envwake.sandbox.kubernetes import StampingEmulator
 from envwake.sandbox.repository import flux_files
 
-__all__ = ["NAMESPACE", "OPERATOR_TOKEN", "KubernetesApi", "LocalStack", "StackTiming"]
+__all__ = [
+    "NAMESPACE",
+    "OPERATOR_TOKEN",
+    "KubernetesApi",
+    "LocalStack",
+    "StackTiming",
+    "kopf_operator",
+]
 
 logger = logging.getLogger("envwake.localstack")
 NAMESPACE = "envwake"  # where the stack's wakes live (the kubeconfig's default namespace)
@@ -84,25 +91,75 @@ class StackTiming:
 
 @dataclass(frozen=True)
 class KubernetesApi:
-    """A real API server to run the stack on, instead of the emulator (the envtest tier)."""
+    """How to reach a Kubernetes API: the emulator, or a real API server (envtest tier)."""
 
     url: str
-    ca_file: Path
-    flux_certificate: tuple[Path, Path]  # certificate and key the sandbox Flux writes with
-    operator_token: str  # the operator's ServiceAccount token, as deploy/ binds it
+    ca_file: Path | None = None  # a real server's CA
+    flux_certificate: tuple[Path, Path] | None = None  # how the sandbox Flux writes there
+    operator_token: str | None = None  # the operator's ServiceAccount token
 
-
-class _Login:
-    def __init__(self, url: str, token: str, ca_file: Path | None) -> None:
-        self.url, self.token, self.ca_file = url, token, ca_file
-
-    def __call__(self, **_: Any) -> kopf.ConnectionInfo:
+    def login(self, **_: Any) -> kopf.ConnectionInfo:
+        """The operator's Kopf login."""
         return kopf.ConnectionInfo(
             server=self.url,
-            token=self.token,
+            token=self.operator_token,
             ca_path=str(self.ca_file) if self.ca_file else None,
             default_namespace=NAMESPACE,
         )
+
+    def status_sink(self) -> ApiSink:
+        """Status and events, written as the operator."""
+        headers = {"Authorization": f"Bearer {self.operator_token}"} if self.operator_token else {}
+        context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
+        return ApiSink(self.url, headers=headers, ssl=context)
+
+    def operator_client(self) -> client.ApiClient:
+        """The kubernetes client, as the operator (what it reads applied state with)."""
+        configuration = client.Configuration(host=self.url)
+        if self.operator_token:
+            configuration.api_key = {"authorization": self.operator_token}
+            configuration.api_key_prefix = {"authorization": "Bearer"}
+        if self.ca_file:
+            configuration.ssl_ca_cert = str(self.ca_file)
+        return client.ApiClient(configuration)
+
+    def writer_session(self) -> requests.Session:
+        """How the sandbox Flux writes what it applies."""
+        session = requests.Session()
+        if self.ca_file:
+            session.trust_env = False  # else REQUESTS_CA_BUNDLE would win over our CA
+            session.verify = str(self.ca_file)
+        if self.flux_certificate:
+            certificate, key = self.flux_certificate
+            session.cert = (str(certificate), str(key))
+        return session
+
+
+@contextlib.asynccontextmanager
+async def kopf_operator(
+    registry: kopf.OperatorRegistry, runtime: Runtime
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Kopf running envwake's handlers (clusterwide, standalone) in this event loop until
+    the block ends; yields Kopf's task (it ends by itself on SIGINT/SIGTERM)."""
+    settings = kopf.OperatorSettings()
+    settings.watching.inactivity_timeout = 3600
+    stop, ready = asyncio.Event(), asyncio.Event()
+    tasks = await kopf.spawn_tasks(
+        clusterwide=True,
+        standalone=True,
+        registry=registry,
+        settings=settings,
+        memo=kopf.Memo(runtime=runtime),
+        stop_flag=stop,
+        ready_flag=ready,
+    )
+    task = asyncio.create_task(kopf.run_tasks(tasks, ignored=_NotKopf()))
+    await ready.wait()
+    try:
+        yield task
+    finally:
+        stop.set()
+        await task
 
 
 class LocalStack:
@@ -120,7 +177,7 @@ class LocalStack:
     ) -> None:
         self.environment = environment
         self.kubernetes_api = kubernetes_api
-        self.operator_token = kubernetes_api.operator_token if kubernetes_api else OPERATOR_TOKEN
+        self.api = kubernetes_api  # how the operator reaches Kubernetes, once it is up
         self.workdir = workdir
         self.clock = clock
         self.timing = timing or StackTiming()
@@ -160,7 +217,6 @@ class LocalStack:
         await asyncio.to_thread(self.github.start)
         self._exits.callback(self.github.stop)
         await asyncio.to_thread(self._seed_github)
-        session = requests.Session()
         if self.kubernetes_api is None:
             self.kubernetes.envwake_clock = self.clock.now
             await self._exits.enter_async_context(self.kubernetes)
@@ -168,14 +224,10 @@ class LocalStack:
             self.kubernetes.resources.load_bundled()  # core/v1 and friends: discovery needs them
             for name, info in RESOURCES.items():
                 self.kubernetes.resources[name] = info
-            self.kubernetes_url = str(server.url).rstrip("/")
+            self.api = KubernetesApi(str(server.url).rstrip("/"), operator_token=OPERATOR_TOKEN)
             self._write_kubeconfig()
-        else:
-            self.kubernetes_url = self.kubernetes_api.url
-            session.trust_env = False  # else REQUESTS_CA_BUNDLE would win over our CA
-            session.verify = str(self.kubernetes_api.ca_file)
-            certificate, key = self.kubernetes_api.flux_certificate
-            session.cert = (str(certificate), str(key))
+        assert self.api is not None
+        self.kubernetes_url = self.api.url
         assert self.credentials is not None
         repo = self.github.state.repositories[self.repository]
         self.flux = FluxKeda(
@@ -185,7 +237,7 @@ class LocalStack:
             ready_after=self.timing.pods_ready_seconds,
             clock=self.clock.monotonic,
             kubernetes_url=self.kubernetes_url,
-            kubernetes_session=session,
+            kubernetes_session=self.api.writer_session(),
         )
         await asyncio.to_thread(self.flux.tick)
         flux = asyncio.create_task(self._run_flux(self.flux), name="sandbox-flux")
@@ -193,21 +245,7 @@ class LocalStack:
 
     def _seed_aws(self) -> None:
         self.aws.reset()  # moto's state lives in the process: start from nothing
-        for cluster in self.environment.clusters:
-            account = cluster.aws_account_id
-            self.aws.create_cluster(cluster.cluster_id, account=account, region=cluster.region)
-            for name, expression, action in (
-                (cluster.start_schedule_name, cluster.origin_start_time, "startDBCluster"),
-                (cluster.stop_schedule_name, cluster.origin_stop_time, "stopDBCluster"),
-            ):
-                self.aws.create_schedule(
-                    name,
-                    expression,
-                    cluster_id=cluster.cluster_id,
-                    account=account,
-                    action=action,
-                    ScheduleExpressionTimezone=self.environment.config.timezone,
-                )
+        self.aws.seed(self.environment)
 
     def _seed_github(self) -> None:
         git = self.environment.config.git
@@ -257,6 +295,7 @@ current-context: envwake-local
 
     def reconciler(self, environment: Environment) -> Reconciler:
         assert self.credentials is not None
+        assert self.api is not None
         clock, credentials, repository = self.clock, self.credentials, self.repository
         session = boto3.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
@@ -274,7 +313,7 @@ current-context: envwake-local
                 sessions, waiting=Waiting(sleep=clock.sleep, monotonic=clock.monotonic)
             ),
             schedules=Schedules(sessions),
-            cluster=KubernetesClusterView(client.ApiClient(self._operator_configuration())),
+            cluster=KubernetesClusterView(self.api.operator_client()),
             timing=Timing(sleep=clock.sleep, monotonic=clock.monotonic),
             # virtual seconds pass quickly: leave room for a busy machine, not a slow Flux
             sync_timeout=self.timing.sync_timeout,
@@ -282,28 +321,10 @@ current-context: envwake-local
         )
         return Reconciler(environment, adapters)
 
-    def _ca_file(self) -> Path | None:
-        return self.kubernetes_api.ca_file if self.kubernetes_api else None
-
-    def _operator_configuration(self) -> client.Configuration:
-        configuration = client.Configuration(
-            host=self.kubernetes_url,
-            api_key={"authorization": self.operator_token},
-            api_key_prefix={"authorization": "Bearer"},
-        )
-        ca_file = self._ca_file()
-        if ca_file is not None:
-            configuration.ssl_ca_cert = str(ca_file)
-        return configuration
-
     def status_sink(self) -> ApiSink:
         """Status and events, written as the operator (with its identity)."""
-        ca_file = self._ca_file()
-        return ApiSink(
-            self.kubernetes_url,
-            headers={"Authorization": f"Bearer {self.operator_token}"},
-            ssl=ssl.create_default_context(cafile=str(ca_file)) if ca_file else None,
-        )
+        assert self.api is not None
+        return self.api.status_sink()
 
     @contextlib.asynccontextmanager
     async def operator(self, sink: StatusSink | None = None) -> AsyncIterator[Runtime]:
@@ -322,28 +343,11 @@ current-context: envwake-local
             sleep=deadline_sleep,
         )
         registry = handlers.registry(login_from_kubeconfig=False)
-        login = _Login(self.kubernetes_url, self.operator_token, self._ca_file())
-        kopf.on.login(id="local-stack", registry=registry)(login)
-        settings = kopf.OperatorSettings()
-        settings.watching.inactivity_timeout = 3600
-        stop, ready = asyncio.Event(), asyncio.Event()
-        tasks = await kopf.spawn_tasks(
-            clusterwide=True,  # the stack has just the one namespace
-            standalone=True,
-            registry=registry,
-            settings=settings,
-            memo=kopf.Memo(runtime=runtime),
-            stop_flag=stop,
-            ready_flag=ready,
-        )
-        task = asyncio.create_task(kopf.run_tasks(tasks, ignored=_NotKopf()))
-        self._operator_task = task
-        await ready.wait()
-        try:
+        assert self.api is not None
+        kopf.on.login(id="local-stack", registry=registry)(self.api.login)
+        async with kopf_operator(registry, runtime) as task:
+            self._operator_task = task
             yield runtime
-        finally:
-            stop.set()
-            await task
 
     async def operator_stopped(self) -> None:
         """Until the operator stops (Kopf stops on SIGINT/SIGTERM, like `envwake run`)."""

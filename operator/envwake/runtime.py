@@ -85,7 +85,7 @@ class _Wake:
             return self.spec.start_at
         created = self.body.get("metadata", {}).get("creationTimestamp")
         if created:
-            return datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+            return datetime.fromisoformat(str(created))
         return datetime.now(UTC)
 
 
@@ -309,9 +309,9 @@ class Runtime:
                 for _, wake in current:
                     await self.sink.emit(wake.body, item)
                     await self.sink.write_status(wake.body, {"message": item.message})
-            except Exception:  # best effort: the full status follows the reconcile
+                published.add(id(item))
+            except Exception:  # best effort: the reconcile's end emits what did not go out
                 logger.exception("publishing the progress of %s failed", name)
-            published.add(id(item))
         return published
 
     async def _entering(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -17,14 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from envwake.localstack import RESOURCES
 from envwake.sandbox.kubernetes import StampingEmulator
+from tests.cli.test_wake_commands import write_kubeconfig
+from tests.envtest.server import free_port
 
 ROOT = Path(__file__).parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_the_operator_process_logs_in_with_the_kubeconfig_and_handles_wakes(tmp_path):
@@ -38,16 +33,7 @@ async def test_the_operator_process_logs_in_with_the_kubeconfig_and_handles_wake
         for name, info in RESOURCES.items():
             emulator.resources[name] = info
         url = str(server.url).rstrip("/")
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(
-            f"""apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "{url}"}}}}]
-users: [{{name: u, user: {{}}}}]
-contexts: [{{name: x, context: {{cluster: c, user: u, namespace: envwake}}}}]
-current-context: x
-"""
-        )
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url, namespace="envwake")
         port = free_port()
         operator = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "envwake", "run", "--config-dir", str(ROOT / "config"),

@@ -89,19 +89,7 @@ def test_a_wake_on_kind_with_flux(kind: str, tmp_path: Path) -> None:
         GitHubEmulator(bind="0.0.0.0", advertise=kind) as github,
         AwsEmulator(bind="0.0.0.0", advertise=kind, transition_seconds=20) as aws,
     ):
-        for cluster in environment.clusters:
-            aws.create_cluster(cluster.cluster_id, account=cluster.aws_account_id)
-            for name, expression, action in (
-                (cluster.start_schedule_name, cluster.origin_start_time, "startDBCluster"),
-                (cluster.stop_schedule_name, cluster.origin_stop_time, "stopDBCluster"),
-            ):
-                aws.create_schedule(
-                    name,
-                    expression,
-                    cluster_id=cluster.cluster_id,
-                    account=cluster.aws_account_id,
-                    action=action,
-                )
+        aws.seed(environment)
         service = github.service
         app_id, key = service.create_app()
         files = {

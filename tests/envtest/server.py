@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-__all__ = ["ApiServer", "assets", "why_unavailable"]
+__all__ = ["ApiServer", "assets", "free_port", "why_unavailable"]
 
 ASSETS_VARIABLE = "KUBEBUILDER_ASSETS"
 DEFAULT_ASSETS = Path.home() / ".cache" / "envwake" / "envtest" / "k8s-1.34.4-etcd-3.6.4"
@@ -53,7 +53,7 @@ def why_unavailable() -> str | None:
     return f"no kube-apiserver/etcd in {where}: run `make envtest-assets` (needs Go)"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -158,7 +158,7 @@ class ApiServer:
         policy.write_text(
             "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: Metadata\n"
         )
-        etcd_port, peer_port, port = _free_port(), _free_port(), _free_port()
+        etcd_port, peer_port, port = free_port(), free_port(), free_port()
         logs = self.root / "logs"
         logs.mkdir()
         self._spawn(

@@ -4,15 +4,11 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from typing import Any
 
 import kmock
-import kopf
-import requests
-from kubernetes import client
 
-from envwake.kube import ApiSink
+from envwake.localstack import KubernetesApi
 from envwake.sandbox.kubernetes import StampingEmulator
 
 __all__ = ["EmulatedApi", "RealApi"]
@@ -26,18 +22,11 @@ class EmulatedApi:
 
     def __init__(self, emulator: StampingEmulator, url: str) -> None:
         self.emulator, self.url = emulator, url
-
-    def login(self) -> kopf.ConnectionInfo:
-        return kopf.ConnectionInfo(server=self.url, default_namespace="envwake")
-
-    def sink(self) -> ApiSink:
-        return ApiSink(self.url)
-
-    def operator_client(self) -> client.ApiClient:
-        return client.ApiClient(client.Configuration(host=self.url))
-
-    def writer_session(self) -> requests.Session:
-        return requests.Session()
+        self.connection = KubernetesApi(url)
+        self.login = self.connection.login
+        self.sink = self.connection.status_sink
+        self.operator_client = self.connection.operator_client
+        self.writer_session = self.connection.writer_session
 
     def serve_flux_resources(self) -> None:
         for name, kind in (
@@ -89,40 +78,17 @@ class RealApi:
     name = "envtest"
 
     def __init__(self, server: Any, operator_token: str) -> None:
-        self.server, self.url, self.token = server, server.url, operator_token
-        self.ca_file = server.root / "certs" / "ca.crt"
+        self.server, self.url = server, server.url
+        certs = server.root / "certs"
+        # the operator logs in with its token; the sandbox Flux writes as the admin
+        self.connection = KubernetesApi(
+            self.url, certs / "ca.crt", (certs / "admin.crt", certs / "admin.key"), operator_token
+        )
+        self.login = self.connection.login
+        self.sink = self.connection.status_sink
+        self.operator_client = self.connection.operator_client
+        self.writer_session = self.connection.writer_session
         self.last_refusal = ""
-
-    def login(self) -> kopf.ConnectionInfo:
-        return kopf.ConnectionInfo(
-            server=self.url, ca_path=str(self.ca_file), token=self.token,
-            default_namespace="envwake",
-        )  # fmt: skip
-
-    def sink(self) -> ApiSink:
-        return ApiSink(
-            self.url,
-            headers={"Authorization": f"Bearer {self.token}"},
-            ssl=ssl.create_default_context(cafile=str(self.ca_file)),
-        )
-
-    def operator_client(self) -> client.ApiClient:
-        configuration = client.Configuration(
-            host=self.url,
-            api_key={"authorization": self.token},
-            api_key_prefix={"authorization": "Bearer"},
-        )
-        configuration.ssl_ca_cert = str(self.ca_file)
-        return client.ApiClient(configuration)
-
-    def writer_session(self) -> requests.Session:
-        """How the sandbox Flux writes (as the admin)."""
-        session = requests.Session()
-        session.trust_env = False
-        session.verify = str(self.ca_file)
-        certs = self.server.root / "certs"
-        session.cert = (str(certs / "admin.crt"), str(certs / "admin.key"))
-        return session
 
     def serve_flux_resources(self) -> None:
         """Installed with the CRDs (tests/envtest/server.py)."""

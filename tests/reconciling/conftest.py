@@ -93,23 +93,7 @@ def stack(aws_emulator, tmp_path):
         time = FakeTime(github)
         aws_emulator.reset()
         aws_emulator.configure(transition_seconds=120, clock=time.monotonic)
-        aws_emulator.create_cluster("shop-db")
-        aws_emulator.create_cluster("payments-db", account=OTHER_ACCOUNT)
-        for cluster in environment.clusters:
-            account = cluster.aws_account_id
-            aws_emulator.create_schedule(
-                cluster.start_schedule_name,
-                cluster.origin_start_time,
-                cluster_id=cluster.cluster_id,
-                account=account,
-                action="startDBCluster",
-            )
-            aws_emulator.create_schedule(
-                cluster.stop_schedule_name,
-                cluster.origin_stop_time,
-                cluster_id=cluster.cluster_id,
-                account=account,
-            )
+        aws_emulator.seed(environment)
         app_id, key = github.service.create_app()
         repo = github.service.create_repository(
             "acme/flux-dev",

@@ -12,6 +12,7 @@ import kopf
 import pytest
 
 from envwake import handlers
+from envwake.localstack import kopf_operator
 from envwake.model.environment import FluxSettings, KustomizationRef
 from envwake.reconciler import Reconciler
 from envwake.runtime import Clock, Runtime
@@ -31,14 +32,6 @@ REGISTRY = handlers.registry(login_from_kubeconfig=False)
 @kopf.on.login(registry=REGISTRY)
 def login_to_the_api(**_):
     return BACKEND["api"].login()
-
-
-class NonKopfTasks:
-    """Kopf cancels tasks it did not start; keep pytest's own tasks out of that."""
-
-    def __contains__(self, task) -> bool:
-        code = getattr(task.get_coro(), "cr_code", None)
-        return code is None or "/kopf/" not in code.co_filename
 
 
 @pytest.fixture(params=["kmock", "envtest"])
@@ -77,25 +70,8 @@ async def k8s(backend):
 
 @contextlib.asynccontextmanager
 async def operator(runtime: Runtime):
-    settings = kopf.OperatorSettings()
-    settings.watching.inactivity_timeout = 3600
-    stop, ready = asyncio.Event(), asyncio.Event()
-    tasks = await kopf.spawn_tasks(
-        clusterwide=True,
-        standalone=True,
-        registry=REGISTRY,
-        settings=settings,
-        memo=kopf.Memo(runtime=runtime),
-        stop_flag=stop,
-        ready_flag=ready,
-    )
-    task = asyncio.create_task(kopf.run_tasks(tasks, ignored=NonKopfTasks()))
-    await ready.wait()
-    try:
+    async with kopf_operator(REGISTRY, runtime):
         yield
-    finally:
-        stop.set()
-        await task
 
 
 def wake(name: str, **spec) -> dict:

@@ -153,7 +153,7 @@ class Demo:
         if not stop_text:
             self.say("[red]the wake has no effective stop in its status[/]")
             return False
-        stop = datetime.fromisoformat(str(stop_text).replace("Z", "+00:00"))
+        stop = datetime.fromisoformat(str(stop_text))
         jump = f"the clock jumps from {self.local(self.clock.now())} to {self.local(stop)}"
         self.say(
             f"\n[bold]2. Fast-forward[/]: [yellow]{jump}, the wake's stop[/]"

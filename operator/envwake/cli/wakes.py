@@ -364,7 +364,7 @@ def _start_of(wake: dict[str, Any]) -> datetime:
     text = (wake.get("spec") or {}).get("startAt") or wake["metadata"].get("creationTimestamp")
     if not text:
         return datetime.min.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return datetime.fromisoformat(str(text))
 
 
 def _rfc3339(instant: datetime, zone: tzinfo | None) -> str:
@@ -380,7 +380,7 @@ def _show(instant: datetime, zone: tzinfo | None) -> str:
 def _show_text(text: str | None, zone: tzinfo) -> str:
     if not text:
         return ""
-    instant = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    instant = datetime.fromisoformat(str(text))
     return instant.astimezone(zone).strftime("%a %m-%d %H:%M")
 
 

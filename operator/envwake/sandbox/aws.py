@@ -34,6 +34,8 @@ from moto.moto_server.werkzeug_app import (
 from moto.rds.models import RDSBackend
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from envwake.model.loading import Environment
+
 __all__ = ["AwsEmulator", "AwsFault"]
 
 BASE_ACCOUNT = "123456789012"  # moto's account for credentials it did not issue
@@ -294,6 +296,25 @@ class AwsEmulator:
         backend = get_backend("rds")[account or BASE_ACCOUNT][self.region]
         _settle(backend)
         return str(backend.clusters[cluster_id].status)
+
+    def seed(self, environment: Environment) -> None:
+        """The environment's Aurora clusters (stopped) and their start/stop schedules, as
+        its config describes them, each in its account."""
+        for cluster in environment.clusters:
+            account = cluster.aws_account_id
+            self.create_cluster(cluster.cluster_id, account=account, region=cluster.region)
+            for name, expression, action in (
+                (cluster.start_schedule_name, cluster.origin_start_time, "startDBCluster"),
+                (cluster.stop_schedule_name, cluster.origin_stop_time, "stopDBCluster"),
+            ):
+                self.create_schedule(
+                    name,
+                    expression,
+                    cluster_id=cluster.cluster_id,
+                    account=account,
+                    action=action,
+                    ScheduleExpressionTimezone=environment.config.timezone,
+                )
 
     def create_schedule(
         self,
