@@ -225,9 +225,10 @@ class LocalStack:
             for name, info in RESOURCES.items():
                 self.kubernetes.resources[name] = info
             self.api = KubernetesApi(str(server.url).rstrip("/"), operator_token=OPERATOR_TOKEN)
-            self._write_kubeconfig()
         assert self.api is not None
         self.kubernetes_url = self.api.url
+        if self.kubernetes_api is None:
+            self._write_kubeconfig()  # for kubectl and envwake, pointing at the emulator
         assert self.credentials is not None
         repo = self.github.state.repositories[self.repository]
         self.flux = FluxKeda(
