@@ -76,6 +76,7 @@ __all__ = [
     "PullRequestClosed",
     "ScheduleNotFound",
     "ServicesNotReady",
+    "SlackSetupInvalid",
     "SyncError",
     "SyncTimedOut",
     "WakeInvalid",
@@ -228,6 +229,16 @@ class KubernetesRequestFailed(EnvwakeError):
     """The Kubernetes API refused a request of the CLI, or could not be reached."""
 
     reason = "KubernetesRequestFailed"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status the API server answered, if it answered
+
+
+class SlackSetupInvalid(EnvwakeError):
+    """The Slack app's tokens, secret or settings are missing or wrong."""
+
+    reason = "SlackSetupInvalid"
 
 
 class SyncError(EnvwakeError):

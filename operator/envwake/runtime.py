@@ -28,7 +28,7 @@ from envwake.model.wake import WakeSpec
 from envwake.planning import WakeRequest
 from envwake.reconciler import Reconciler
 from envwake.reconciler.report import EnvironmentReport, Step
-from envwake.reconciler.status import condition, wake_status
+from envwake.reconciler.status import condition, record_steps, wake_status
 
 __all__ = ["Clock", "Runtime", "StatusSink", "WakeKey", "WallClock", "sleep_until_triggered"]
 
@@ -273,13 +273,15 @@ class Runtime:
         for (key, wake), planned in zip(wakes.items(), report.plan.wakes, strict=True):
             if self.wakes[name].get(key) is not wake:
                 continue  # deleted or changed while we worked: its own reconcile follows
+            unpublished = [s for s in report.steps if id(s) not in published]
+            steps = record_steps(wake.status.get("steps") or [], unpublished, now=self.clock.now())
             wake.status = wake_status(
                 planned, report, generation=wake.generation, previous=wake.status
             )
+            wake.status["steps"] = steps
             await self.sink.write_status(wake.body, wake.status)
-            for step in report.steps:
-                if id(step) not in published:
-                    await self.sink.emit(wake.body, step)
+            for step in unpublished:
+                await self.sink.emit(wake.body, step)
         self.metrics.observe_wakes(
             name, [w.status.get("phase", "Scheduled") for w in self.wakes[name].values()]
         )
@@ -308,7 +310,13 @@ class Runtime:
                     continue
                 for _, wake in current:
                     await self.sink.emit(wake.body, item)
-                    await self.sink.write_status(wake.body, {"message": item.message})
+                    steps = record_steps(
+                        wake.status.get("steps") or [], [item], now=self.clock.now()
+                    )
+                    await self.sink.write_status(
+                        wake.body, {"message": item.message, "steps": steps}
+                    )
+                    wake.status["steps"] = steps
                 published.add(id(item))
             except Exception:  # best effort: the reconcile's end emits what did not go out
                 logger.exception("publishing the progress of %s failed", name)
@@ -325,6 +333,7 @@ class Runtime:
             status = wake_status(
                 planned[key], report, generation=wake.generation, previous=wake.status
             )
+            status["steps"] = wake.status.get("steps") or []
             if wake.status.get("phase") in _ENTERING.get(status["phase"], ()):
                 wake.status = status
                 await self.sink.write_status(wake.body, status)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envwake import errors
-from envwake.cli import config, demo, manifest, plan, run, wakes
+from envwake.cli import config, demo, manifest, plan, run, slack, wakes
 from envwake.cli.parsing import ArgumentParser, fail
 
 __all__ = ["build_parser", "main"]
@@ -25,6 +25,7 @@ def build_parser() -> ArgumentParser:
     plan.register(subparsers)
     config.register(subparsers)
     manifest.register(subparsers)
+    slack.register(subparsers)
     demo.register(subparsers)
     return parser
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
-__all__ = ["ArgumentParser", "fail"]
+__all__ = ["ArgumentParser", "add_cluster_arguments", "fail"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -18,3 +18,12 @@ def fail(message: str) -> NoReturn:
     """Print ``envwake: message`` on stderr and exit with status 2."""
     print(f"envwake: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def add_cluster_arguments(parser: Any) -> None:
+    """--kubeconfig, --context and --namespace, as kubectl has them."""
+    parser.add_argument("--kubeconfig", metavar="FILE", help="default: $KUBECONFIG or ~/.kube")
+    parser.add_argument("--context", metavar="NAME", help="default: the current context")
+    parser.add_argument(
+        "-n", "--namespace", metavar="NS", help="default: the context's namespace, else default"
+    )

@@ -10,9 +10,9 @@ from typing import Any
 
 from envwake import configdir, errors
 from envwake.cli.parsing import fail
-from envwake.cli.times import parse_instant
 from envwake.planning import Rules, WakeRequest, plan_environment
 from envwake.planning.timeline import plan_as_data, timeline_lines
+from envwake.wakes.times import parse_instant
 
 __all__ = ["register"]
 

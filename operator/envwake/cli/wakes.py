@@ -18,17 +18,20 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from envwake import configdir, errors
-from envwake.cli.kubeapi import WakeApi, add_cluster_arguments, connect
-from envwake.cli.parsing import fail
-from envwake.cli.times import ACCEPTED, is_time_of_day, parse_instant, parse_when
-from envwake.model.durations import parse_duration
+from envwake.cli.parsing import add_cluster_arguments, fail
 from envwake.model.loading import Environment
-from envwake.model.wake import WakeSpec
-from envwake.planning import Rules, WakeRequest, plan_environment
+from envwake.wakes.api import WakeApi, connect
+from envwake.wakes.request import (
+    DONE_PHASES,
+    describe_wake,
+    end_wakes,
+    start_of,
+    understand,
+    wake_body,
+)
+from envwake.wakes.times import ACCEPTED, is_time_of_day, parse_instant
 
 __all__ = ["register"]
-
-DONE_PHASES = ("Completed", "Failed")
 
 
 def _config_dir_default() -> Path:
@@ -104,42 +107,21 @@ def run_start(args: argparse.Namespace, *, sleep: Callable[[float], None] = time
     now = _now(args)
     environment = _environment(args.config_dir, args.environment)
     zone = _zone(environment, args.timezone, needed=_relative(args.at, args.until))
-    start = _when(args.at, "--at", now=now, after=now, zone=zone) if args.at else None
-    stop: datetime | None = None
-    if args.until:
-        stop = _when(args.until, "--until", now=now, after=start or now, zone=zone)
-    elif args.duration:
-        try:
-            stop = (start or now) + parse_duration(args.duration)
-        except ValueError as exc:
-            raise errors.WakeInvalid(f"--for: {exc}") from None
-    if stop is not None and stop <= (start or now):
-        raise errors.WakeInvalid(
-            f"--until {_show(stop, zone)} is not after the start {_show(start or now, zone)}"
-        )
-    if stop is not None and stop <= now:
-        raise errors.WakeInvalid(f"--until {_show(stop, zone)} has already passed")
-    spec: dict[str, Any] = {"environment": args.environment}
-    if start is not None:
-        spec["startAt"] = _rfc3339(start, zone)
-    if stop is not None:
-        spec["stopAt"] = _rfc3339(stop, zone)
-    if args.reason:
-        spec["reason"] = args.reason
-    spec["requestedBy"] = args.requested_by or _user()
-    _validate(spec)
-    _echo_understood(environment, zone, start, stop, now)
+    order = understand(
+        args.environment,
+        environment,
+        zone=zone,
+        now=now,
+        at=args.at,
+        until=args.until,
+        duration=args.duration,
+        reason=args.reason,
+        requested_by=args.requested_by or _user(),
+    )
+    print("\n".join(order.summary(zone, now)))
 
     api = connect(args.kubeconfig, args.context, args.namespace)
-    metadata = {"name": args.name} if args.name else {"generateName": f"{args.environment}-"}
-    created = api.create(
-        {
-            "apiVersion": "envwake.dev/v1alpha1",
-            "kind": "EnvironmentWake",
-            "metadata": metadata,
-            "spec": spec,
-        }
-    )
+    created = api.create(wake_body(order.spec, name=args.name))
     name = created["metadata"]["name"]
     print(f"created EnvironmentWake {api.namespace}/{name}")
     if not args.wait:
@@ -168,27 +150,6 @@ def _follow(api: WakeApi, name: str, *, timeout: float, sleep: Callable[[float],
     return 1
 
 
-def _echo_understood(
-    environment: Environment | None,
-    zone: tzinfo | None,
-    start: datetime | None,
-    stop: datetime | None,
-    now: datetime,
-) -> None:
-    print(f"start: {_show(start, zone) if start else 'now, ' + _show(now, zone)}")
-    if stop is not None:
-        print(f"stop:  {_show(stop, zone)}")
-        return
-    if environment is None:
-        print("stop:  the default (the operator computes it from the environment's config)")
-        return
-    plan = plan_environment(
-        Rules.from_config(environment.config), [WakeRequest(start, None)], now=now
-    )
-    wake = plan.wakes[0]
-    print(f"stop:  {_show(wake.stop, zone)} (default: {wake.stop_reason.value})")
-
-
 # -- stop -----------------------------------------------------------------------------------
 
 
@@ -197,28 +158,12 @@ def run_stop(args: argparse.Namespace) -> int:
     environment = _environment(args.config_dir, args.environment)
     zone = _zone(environment, None, needed=False)
     api = connect(args.kubeconfig, args.context, args.namespace)
-    wakes = [
-        w
-        for w in api.list()
-        if (w.get("spec") or {}).get("environment") == args.environment
-        and (args.name is None or w["metadata"]["name"] == args.name)
-        and (w.get("status") or {}).get("phase") not in DONE_PHASES
-    ]
-    if not wakes:
+    lines = end_wakes(api, args.environment, now=now, zone=zone, name=args.name)
+    if not lines:
         which = f"wake {args.name!r}" if args.name else "wake"
         print(f"no active {which} of {args.environment} in namespace {api.namespace}")
         return 0 if args.name is None else 1
-    for wake in wakes:
-        name = wake["metadata"]["name"]
-        if _start_of(wake) > now:
-            api.delete(name)
-            print(f"{api.namespace}/{name}: had not started; deleted")
-        else:
-            api.patch_spec(name, {"stopAt": _rfc3339(now, zone)})
-            print(
-                f"{api.namespace}/{name}: stopAt set to {_show(now, zone)}; the operator "
-                "puts the environment to sleep unless another wake needs it"
-            )
+    print("\n".join(lines))
     return 0
 
 
@@ -232,7 +177,7 @@ def run_status(args: argparse.Namespace) -> int:
         for w in api.list(all_namespaces=args.all_namespaces)
         if args.environment is None or (w.get("spec") or {}).get("environment") == args.environment
     ]
-    wakes.sort(key=lambda w: ((w.get("spec") or {}).get("environment", ""), _start_of(w)))
+    wakes.sort(key=lambda w: ((w.get("spec") or {}).get("environment", ""), start_of(w)))
     if args.json:
         print(json.dumps([_as_data(w) for w in wakes], indent=2, ensure_ascii=False))
         return 0
@@ -255,41 +200,8 @@ def run_status(args: argparse.Namespace) -> int:
             ]
             print(f"{env_name}: {len(active)} active wake{'s' if len(active) != 1 else ''}")
         env = environments.get(env_name)
-        print("\n".join(_wake_lines(wake, ZoneInfo(env.config.timezone) if env else UTC)))
+        print("\n".join(describe_wake(wake, ZoneInfo(env.config.timezone) if env else UTC)))
     return 0
-
-
-def _wake_lines(wake: dict[str, Any], zone: tzinfo) -> list[str]:
-    meta, spec, status = wake["metadata"], wake.get("spec") or {}, wake.get("status") or {}
-    start = status.get("effectiveStartAt") or spec.get("startAt")
-    stop = status.get("effectiveStopAt") or spec.get("stopAt")
-    span = f"{_show_text(start, zone) or 'created'} -> {_show_text(stop, zone) or 'default'}"
-    lines = [f"  {meta.get('namespace')}/{meta['name']}  {status.get('phase', 'Pending')}  {span}"]
-    details = []
-    next_action = (status.get("nextAction") or {}).get("description")
-    if next_action:
-        details.append(f"next: {next_action}")
-    if status.get("resetAt"):
-        details.append(f"reset: {_show_text(status['resetAt'], zone)}")
-    services = status.get("services")
-    if services:
-        details.append(f"services {services.get('ready', 0)}/{services.get('total', 0)} ready")
-    if details:
-        lines.append("    " + "; ".join(details))
-    pulls = status.get("pullRequests") or []
-    if pulls:
-        lines.append("    PRs: " + ", ".join(f"#{p['number']} {p['state']}" for p in pulls))
-    clusters = status.get("clusters") or []
-    if clusters:
-        lines.append(
-            "    clusters: " + ", ".join(f"{c.get('id')} {c.get('state')}" for c in clusters)
-        )
-    if spec.get("requestedBy") or spec.get("reason"):
-        who = spec.get("requestedBy") or "?"
-        lines.append(f"    by {who}" + (f": {spec['reason']}" if spec.get("reason") else ""))
-    if status.get("message"):
-        lines.append(f"    {status['message']}")
-    return lines
 
 
 def _as_data(wake: dict[str, Any]) -> dict[str, Any]:
@@ -343,45 +255,6 @@ def _zone(environment: Environment | None, flag: str | None, *, needed: bool) ->
 
 def _relative(*texts: str | None) -> bool:
     return any(text and is_time_of_day(text) for text in texts)
-
-
-def _when(text: str, what: str, *, now: datetime, after: datetime, zone: tzinfo | None) -> datetime:
-    return parse_when(text, what=what, now=now, after=after, zone=zone or UTC)
-
-
-def _validate(spec: dict[str, Any]) -> None:
-    """The operator's own validation, before anything reaches the cluster."""
-    from pydantic import ValidationError
-
-    try:
-        WakeSpec.model_validate(spec)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        raise errors.WakeInvalid(str(first["msg"]).removeprefix("Value error, ")) from None
-
-
-def _start_of(wake: dict[str, Any]) -> datetime:
-    text = (wake.get("spec") or {}).get("startAt") or wake["metadata"].get("creationTimestamp")
-    if not text:
-        return datetime.min.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(text))
-
-
-def _rfc3339(instant: datetime, zone: tzinfo | None) -> str:
-    return instant.astimezone(zone or UTC).isoformat(timespec="seconds")
-
-
-def _show(instant: datetime, zone: tzinfo | None) -> str:
-    local = instant.astimezone(zone or UTC)
-    utc = instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{local.strftime('%a %Y-%m-%d %H:%M %Z')} ({utc})"
-
-
-def _show_text(text: str | None, zone: tzinfo) -> str:
-    if not text:
-        return ""
-    instant = datetime.fromisoformat(str(text))
-    return instant.astimezone(zone).strftime("%a %m-%d %H:%M")
 
 
 def _user() -> str:

@@ -53,6 +53,7 @@ REASONS: Final = frozenset(
         "FieldShared",
         "FieldValueInvalid",
         "WakeInvalid",
+        "SlackSetupInvalid",
         "GitOpsFailed",
         "CredentialsInvalid",
         "GitHubAuthFailed",

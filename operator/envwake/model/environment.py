@@ -12,12 +12,20 @@ import re
 from collections.abc import Callable
 from datetime import date, time, timedelta
 from pathlib import PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 from croniter import croniter
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from envwake.model.durations import parse_duration
@@ -37,6 +45,7 @@ __all__ = [
     "ScheduleSettings",
     "ServiceEntry",
     "ServiceManifests",
+    "SlackSettings",
     "is_dns_label",
 ]
 
@@ -201,6 +210,38 @@ class FluxSettings(_Model):
     kustomization: KustomizationRef | None = None
 
 
+def _slack_id(prefixes: str, what: str) -> Any:
+    pattern = re.compile(rf"[{prefixes}][A-Z0-9]{{2,20}}\Z")
+
+    def check(value: object) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ValueError(
+                f"{value!r} is not a Slack {what} ID (like {prefixes[0]}0123ABCD, "
+                "shown in Slack under the name's details)"
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+class SlackSettings(_Model):
+    """Who may wake this environment from Slack: a request must come from one of
+    ``channels`` (when given) and its user must be in one of ``user_groups`` (when given).
+    Without this section the environment cannot be driven from Slack."""
+
+    channels: tuple[Annotated[str, _slack_id("CG", "channel")], ...] = ()
+    user_groups: tuple[Annotated[str, _slack_id("S", "user group")], ...] = ()
+
+    @model_validator(mode="after")
+    def _something(self) -> SlackSettings:
+        if not self.channels and not self.user_groups:
+            raise ValueError(
+                "list channels, userGroups or both (leave out the section to keep the "
+                "environment out of Slack)"
+            )
+        return self
+
+
 class ScaledObjectManifest(_Model):
     path: ManifestPath
     compact_seq_indent: bool | None = None  # accepted from the original tool; not needed
@@ -287,6 +328,7 @@ class EnvironmentConfig(_Model):
     stop_lead: Duration = timedelta(minutes=30)
     aws: AwsSettings = AwsSettings()
     flux: FluxSettings = FluxSettings()
+    slack: SlackSettings | None = None
     services: tuple[Entry, ...]
 
     @field_validator("name")

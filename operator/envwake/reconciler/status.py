@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from envwake.planning import ActionKind, DesiredState, Plan, Wake
-from envwake.reconciler.report import EnvironmentReport
+from envwake.reconciler.report import EnvironmentReport, Step
 
-__all__ = ["condition", "phase_of", "wake_status"]
+__all__ = ["STEPS_KEPT", "condition", "phase_of", "record_steps", "wake_status"]
+
+STEPS_KEPT = 50  # the CRD's maxItems for status.steps
 
 
 def _chains_of(plan: Plan, wake: Wake) -> list[Any]:
@@ -181,6 +183,24 @@ def wake_status(
             "description": f"{following.kind.value} {local:%Y-%m-%d %H:%M}",
         }
     return status
+
+
+def record_steps(
+    previous: Sequence[Mapping[str, Any]], steps: Sequence[Step], *, now: datetime
+) -> list[dict[str, Any]]:
+    """``status.steps`` after ``steps``: numbered on from the last one, the latest kept."""
+    last = int(previous[-1].get("n", 0)) if previous else 0
+    added = [
+        {
+            "n": last + i,
+            "reason": s.reason,
+            "message": s.message,
+            "type": s.type,
+            "at": _rfc3339(now),
+        }
+        for i, s in enumerate(steps, start=1)
+    ]
+    return ([dict(p) for p in previous] + added)[-STEPS_KEPT:]
 
 
 def _message(wake: Wake, report: EnvironmentReport, phase: str) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +15,7 @@ from envwake.sandbox.github.api import API_URL, SERVICE, routes
 from envwake.sandbox.github.githttp import BYTES_SENT, git_routes
 from envwake.sandbox.github.service import GitHubService, HttpError
 from envwake.sandbox.github.state import State
+from envwake.sandbox.serving import BackgroundServer
 
 __all__ = ["GitHubEmulator", "ResponseRecord"]
 
@@ -48,9 +47,9 @@ class GitHubEmulator:
         self.service = GitHubService(self.state)
         self.on_response = on_response
         self.git_bytes_sent: list[int] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(
+            "GitHub emulator", self._application, bind=bind, advertise=self.advertise
+        )
         self.url = ""
 
     @property
@@ -73,47 +72,23 @@ class GitHubEmulator:
         self.stop()
 
     def start(self) -> None:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
+        self._server.start()
+        self.url = self._server.url
 
-        def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._serve())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="github-emulator", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the GitHub emulator did not start")
-
-    async def _serve(self) -> None:
+    def _application(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024**3)
         app[SERVICE] = self.service
         app[BYTES_SENT] = self.git_bytes_sent
         app[API_URL] = url = [""]
+        self._server.on_url = lambda served: url.__setitem__(0, served)
         app.add_routes(routes() + git_routes())
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.bind, 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = url[0] = f"http://{self.advertise}:{port}"
+        return app
 
     def stop(self) -> None:
-        if self._loop is None:
-            return
-        loop = self._loop
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        assert self._thread is not None
-        self._thread.join(10)
-        loop.close()
-        self._loop = None
+        self._server.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
+            self._tmp = None
 
     @web.middleware
     async def _middleware(
