@@ -9,6 +9,7 @@ import time
 import pytest
 
 from envwake.sandbox.slack import sign
+from envwake.slack.progress import THREAD
 from tests.slack.conftest import ALICE, BOB, MALLORY, OPS, RANDOM, TEAM, wakes_in
 
 
@@ -156,6 +157,10 @@ async def test_requests_outside_the_allow_list_are_refused_and_change_nothing(
     user, channel, environment, why = NOT_ALLOWED[case]
     if action == "stop":
         await deliver(slack, command(slack, "start dev", user=BOB, channel=TEAM))
+        for _ in range(100):  # the watcher has opened its thread: nothing else will change it
+            if all(THREAD in w["metadata"]["annotations"] for w in wakes_in(emulator).values()):
+                break
+            await asyncio.sleep(0.05)
     before = json.dumps(wakes_in(emulator), sort_keys=True)
     answer = await deliver(
         slack, command(slack, f"{action} {environment}", user=user, channel=channel)

@@ -19,7 +19,7 @@ from envwake.reconciler.report import EnvironmentReport, Step
 
 __all__ = ["STEPS_KEPT", "condition", "phase_of", "record_steps", "wake_status"]
 
-STEPS_KEPT = 50  # the CRD's maxItems for status.steps
+STEPS_KEPT = 100  # the CRD's maxItems for status.steps
 
 
 def _chains_of(plan: Plan, wake: Wake) -> list[Any]:

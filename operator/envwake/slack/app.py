@@ -30,10 +30,11 @@ from envwake.model.loading import Environment
 from envwake.planning import Rules, WakeRequest, plan_environment
 from envwake.planning.timeline import timeline_lines
 from envwake.slack.commands import Command, CommandInvalid, parse_command
-from envwake.slack.progress import CHANNEL, LABEL, USER, VIA_SLACK
+from envwake.slack.progress import CHANNEL, DEFAULT_STOP, LABEL, USER, VIA_SLACK
 from envwake.wakes.api import WakeApi
 from envwake.wakes.request import (
     DONE_PHASES,
+    WakeOrder,
     describe_wake,
     end_wakes,
     start_of,
@@ -195,7 +196,7 @@ class SlackBridge:
             requested_by=requested_by,
             names=("at", "until", "for"),
         )
-        created = self._create(order.spec, name, channel=channel, user=user)
+        created = self._create(order, name, channel=channel, user=user)
         if created is None:
             return _Answer(f"this request was already handled: wake `{name}` exists")
         lines = [f"waking *{environment.name}* (wake `{self.api.namespace}/{name}`)"]
@@ -294,7 +295,7 @@ class SlackBridge:
             names=("start_time", "stop_time", "duration"),
         )
         name = _wake_name(env_name, execution)
-        created = self._create(order.spec, name, channel=channel, user=user)
+        created = self._create(order, name, channel=channel, user=user)
         current = created or self.api.get(name)
         phase = str((current.get("status") or {}).get("phase") or "Pending")
         return {"wake_name": name, "phase": phase}
@@ -323,13 +324,15 @@ class SlackBridge:
         return environment
 
     def _create(
-        self, spec: dict[str, Any], name: str, *, channel: str, user: str
+        self, order: WakeOrder, name: str, *, channel: str, user: str
     ) -> dict[str, Any] | None:
         """Create the wake; None when a wake of that name exists (a request handled twice)."""
         annotations = {USER: user}
         if channel:
             annotations[CHANNEL] = channel
-        body = wake_body(spec, name=name, labels={LABEL: VIA_SLACK}, annotations=annotations)
+        if order.default_stop is not None:
+            annotations[DEFAULT_STOP] = order.default_stop[0].isoformat()
+        body = wake_body(order.spec, name=name, labels={LABEL: VIA_SLACK}, annotations=annotations)
         try:
             return self.api.create(body)
         except errors.KubernetesRequestFailed as exc:

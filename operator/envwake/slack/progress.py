@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "CHANNEL",
+    "DEFAULT_STOP",
     "LABEL",
     "POSTED",
     "THREAD",
@@ -30,6 +31,7 @@ VIA_SLACK = "slack"
 CHANNEL = "slack.envwake.dev/channel"
 USER = "slack.envwake.dev/user"
 THREAD = "slack.envwake.dev/thread"
+DEFAULT_STOP = "slack.envwake.dev/default-stop"  # as the app understood it at creation
 POSTED = "slack.envwake.dev/posted"
 
 _QUIET = {"Pushed"}  # a step people need not see in the thread
@@ -112,11 +114,18 @@ def _headline(wake: dict[str, Any], zone: tzinfo) -> str:
     meta, spec, status = wake["metadata"], wake.get("spec") or {}, wake.get("status") or {}
     user = (meta.get("annotations") or {}).get(USER)
     who = f"<@{user}>" if user else spec.get("requestedBy") or "someone"
-    start = _local(status.get("effectiveStartAt") or spec.get("startAt"), zone) or "now"
-    stop = _local(status.get("effectiveStopAt") or spec.get("stopAt"), zone) or "the default stop"
+    annotations = meta.get("annotations") or {}
+    start = status.get("effectiveStartAt") or spec.get("startAt") or meta.get("creationTimestamp")
+    stop = status.get("effectiveStopAt") or spec.get("stopAt")
+    until = _local(stop, zone) or (
+        f"{_local(annotations[DEFAULT_STOP], zone)} (the default)"
+        if annotations.get(DEFAULT_STOP)
+        else "the default stop"
+    )
     reason = f" because {spec['reason']}" if spec.get("reason") else ""
     return (
-        f":alarm_clock: {who} wakes *{spec.get('environment')}* from {start} until {stop}"
+        f":alarm_clock: {who} wakes *{spec.get('environment')}* from {_local(start, zone) or 'now'}"
+        f" until {until}"
         f"{reason} (`{meta.get('namespace')}/{meta['name']}`). Progress in this thread."
     )
 

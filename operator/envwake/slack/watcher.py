@@ -46,6 +46,7 @@ class ProgressWatcher:
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._response: Any = None  # the open watch (a urllib3 response)
+        self._written: dict[str, dict[str, str]] = {}  # per wake uid: annotations we wrote
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="slack-progress", daemon=True)
@@ -100,6 +101,8 @@ class ProgressWatcher:
                 event = json.loads(line)
                 if event.get("type") in ("ADDED", "MODIFIED"):
                     self.post(event["object"])
+                elif event.get("type") == "DELETED":
+                    self._written.pop(str(event["object"]["metadata"].get("uid")), None)
                 elif event.get("type") == "ERROR":  # 410 Gone: too old a version; list again
                     return
         finally:
@@ -113,8 +116,12 @@ class ProgressWatcher:
             return
         environment = self.environments().get((wake.get("spec") or {}).get("environment", ""))
         zone = ZoneInfo(environment.config.timezone) if environment else ZoneInfo("UTC")
-        annotations = dict(wake["metadata"].get("annotations") or {})
         name = wake["metadata"]["name"]
+        uid = str(wake["metadata"].get("uid") or name)
+        # A watch can deliver a change made before our last annotation: what we wrote
+        # (this process is the only writer of these annotations) wins over older copies.
+        annotations = {**(wake["metadata"].get("annotations") or {}), **self._written.get(uid, {})}
+        wake = {**wake, "metadata": {**wake["metadata"], "annotations": annotations}}
         for message in pending(wake, zone):
             thread = annotations.get(THREAD)
             changes = {POSTED: message.after.annotation()}
@@ -131,12 +138,16 @@ class ProgressWatcher:
                     return  # the next change of the wake, or the next list, tries again
                 if message.headline:
                     changes[THREAD] = str(answer["ts"])
+            annotations.update(changes)
+            written = self._written.setdefault(uid, {})
+            written.update(changes)
             try:
-                self.api.annotate(name, changes)
+                self.api.annotate(
+                    name, dict(written)
+                )  # all of it: an earlier write may have failed
             except errors.KubernetesRequestFailed as exc:
                 logger.warning("recording Slack progress on %s failed: %s", name, exc)
                 return
-            annotations.update(changes)
 
 
 def _short(exc: Exception) -> str:
