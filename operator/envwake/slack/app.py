@@ -74,7 +74,7 @@ class SlackCredentials:
             problems.append("SLACK_SIGNING_SECRET is not set (Basic Information → Signing Secret)")
         if socket_mode and not app:
             problems.append(
-                "SLACK_APP_TOKEN is not set (an app-level token, xapp-…, for Socket Mode)"
+                "SLACK_APP_TOKEN is not set (an app-level xapp-… token, for Socket Mode)"
             )
         elif socket_mode and not app.startswith("xapp-"):
             problems.append("SLACK_APP_TOKEN does not look like an app-level token (xapp-…)")

@@ -101,12 +101,14 @@ def pending(wake: dict[str, Any], zone: tzinfo) -> list[Outgoing]:
     if phase in _FINAL and posted.phase != phase:
         posted = replace(posted, phase=phase)
         items.append(Outgoing(_final_text(wake, phase), posted))
-    out: list[Outgoing] = []
-    for item in items:  # a quiet step is remembered with the message before it
-        if not item.text and out:
-            out[-1] = replace(out[-1], after=item.after)
-        else:
-            out.append(item)  # (an empty text first: remember it, post nothing)
+    if not items:
+        return []
+    # Quiet steps are not posted: each later message records them, and the last message
+    # records any that follow it; with no message at all, a post-nothing record does.
+    out = [item for item in items if item.text]
+    if not out:
+        return [Outgoing("", items[-1].after)]
+    out[-1] = replace(out[-1], after=items[-1].after)
     return out
 
 
