@@ -44,7 +44,14 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
 
 
 async def wake_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    await _runtime(memo).upsert(dict(body))
+    runtime = _runtime(memo)
+    if (body.get("spec") or {}).get("cancelled") is True:
+        if not await runtime.cancel(dict(body)):
+            raise kopf.TemporaryError(
+                "ending the cancelled wake failed for now; retrying", delay=runtime.retry_after
+            )
+        return
+    await runtime.upsert(dict(body))
 
 
 async def wake_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

@@ -151,6 +151,28 @@ class Runtime:
             await self._converged(name, self._trigger(name))
         return True
 
+    async def cancel(self, body: Mapping[str, Any]) -> bool:
+        """A wake was withdrawn (``spec.cancelled``): end it as a delete would, then say so
+        in its status. False when ending it failed for a passing reason (call again)."""
+        if not await self.remove(body):
+            return False
+        generation = int(body.get("metadata", {}).get("generation") or 1)
+        now = self.clock.now()
+        old = list((body.get("status") or {}).get("conditions") or [])
+        message = "cancelled; the environment follows its other wakes and normal schedule"
+        status = {
+            "observedGeneration": generation,
+            "phase": "Completed",
+            "message": message,
+            "conditions": [
+                condition(t, v, "Cancelled", message, generation=generation, now=now, previous=old)
+                for t, v in (("Ready", True), ("Awake", False), ("Failed", False))
+            ],
+        }
+        await self.sink.write_status(body, status)
+        await self.sink.emit(body, Step("Cancelled", message))
+        return True
+
     async def poke(self, name: str) -> None:
         """Reconcile ``name`` now (its clock or config changed), and wait until done."""
         await self._converged(name, self._trigger(name))

@@ -103,3 +103,40 @@ def test_the_config_kustomization_is_not_read_as_an_environment():
     environments, problems = load_config_dir(ROOT / "config")
     assert problems == []
     assert sorted(environments) == ["dev", "stg"]
+
+
+SLACK = ROOT / "deploy" / "slack"
+
+
+def test_the_slack_app_runs_locked_down_as_its_own_identity():
+    objects = build(SLACK)
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    slack = by_kind(objects)
+    base = by_kind(build(BASE))
+    deployment = slack[("Deployment", "envwake-slack")]
+    assert deployment["metadata"]["namespace"] == "envwake-system"
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # one poster per thread
+    pod = deployment["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert pod["serviceAccountName"] == "envwake-slack"
+    assert ("ServiceAccount", "envwake-slack") in base
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["args"] == ["slack"]
+    assert container["image"] == "ghcr.io/envwake/envwake:0.1.0"
+    secrets = {
+        e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e
+    }
+    assert set(secrets) == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"}
+    assert {s["name"] for s in secrets.values()} == {"envwake-slack"}
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    port = {p["name"]: p["containerPort"] for p in container["ports"]}["http"]
+    assert env["ENVWAKE_SLACK_PORT"] == str(port)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    config_map = ("ConfigMap", volumes["config"]["configMap"]["name"])
+    assert slack[config_map] == base[config_map]  # the allow-lists the operator's config has
+    service = slack[("Service", "envwake-slack")]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]

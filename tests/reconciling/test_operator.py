@@ -473,6 +473,26 @@ async def test_a_deadline_missed_while_down_is_acted_on_at_start(stack, k8s):
     assert len(stack.repo.pulls) == pulls + 2  # the stop's two waves, nothing else
 
 
+async def test_a_cancelled_wake_that_had_not_started_ends_and_touches_nothing(stack, k8s):
+    """The Slack app may not delete a wake: it cancels one that has not started."""
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("later", startAt="2026-11-28T18:00:00+09:00"))
+        await until(lambda: phase(k8s, "later") == "Scheduled")
+        code = await k8s.call(
+            "PATCH",
+            f"{WAKES_PATH}/later",
+            {"spec": {"cancelled": True}},
+            **{"Content-Type": "application/merge-patch+json"},
+        )
+        assert code == 200
+        await until(lambda: phase(k8s, "later") == "Completed")
+        assert ("Normal", "Cancelled") in events(k8s, "later")
+        assert current(k8s, "later")["status"]["message"].startswith("cancelled")
+    assert len(stack.repo.pulls) == 0
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+
+
 async def test_changing_a_wake_replans_at_once(stack, k8s):
     runtime = runtime_for(stack, "2026-11-28 10:00")
     async with operator(runtime):

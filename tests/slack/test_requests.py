@@ -206,9 +206,10 @@ async def test_stop_ends_the_environments_wakes_and_answers_in_the_channel(app, 
     text = answer.json()["text"]
     assert text.startswith("<@U0BOB> stopped *dev*")
     assert "stopAt set to Thu 2026-11-26 23:10 JST" in text
-    assert "had not started; deleted" in text
-    (left,) = wakes_in(emulator).values()
-    assert left["spec"]["stopAt"] == "2026-11-26T23:10:00+09:00"
+    assert "had not started; cancelled" in text  # the app's identity may not delete
+    started, later = sorted(wakes_in(emulator).values(), key=lambda w: "startAt" in w["spec"])
+    assert started["spec"]["stopAt"] == "2026-11-26T23:10:00+09:00"
+    assert later["spec"]["cancelled"] is True
 
 
 async def test_status_and_plan_answer_with_the_state_and_the_timeline(app, cluster, slack):

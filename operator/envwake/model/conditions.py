@@ -24,6 +24,7 @@ REASONS: Final = frozenset(
         "Extending",
         "Stopping",
         "Completed",
+        "Cancelled",
         "Asleep",
         "Reset",
         "Progressing",

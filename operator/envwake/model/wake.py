@@ -20,6 +20,7 @@ class WakeSpec(BaseModel):
     stop_at: datetime | None = None
     reason: str | None = Field(default=None, max_length=500)
     requested_by: str | None = Field(default=None, max_length=256)
+    cancelled: bool = False  # withdrawn: ended as a delete would end it
 
     @field_validator("environment")
     @classmethod

@@ -206,7 +206,7 @@ class SlackBridge:
 
     def _stop(self, environment: Environment, user: str) -> _Answer:
         zone = ZoneInfo(environment.config.timezone)
-        lines = end_wakes(self.api, environment.name, now=self.now(), zone=zone)
+        lines = end_wakes(self.api, environment.name, now=self.now(), zone=zone, delete=False)
         if not lines:
             return _Answer(f"{environment.name} has no active wake in {self.api.namespace}")
         return _Answer(

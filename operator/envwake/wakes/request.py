@@ -128,10 +128,17 @@ def wake_body(
 
 
 def end_wakes(
-    api: WakeApi, environment: str, *, now: datetime, zone: tzinfo | None, name: str | None = None
+    api: WakeApi,
+    environment: str,
+    *,
+    now: datetime,
+    zone: tzinfo | None,
+    name: str | None = None,
+    delete: bool = True,
 ) -> list[str]:
     """End ``environment``'s active wakes now: started ones get stopAt = now, ones not
-    started yet are deleted. One line per wake; none when there was nothing to end."""
+    started yet are deleted (or, with ``delete=False``, for identities that may not delete,
+    cancelled). One line per wake; none when there was nothing to end."""
     wakes = [
         w
         for w in api.list()
@@ -142,9 +149,12 @@ def end_wakes(
     lines = []
     for wake in wakes:
         wake_name = wake["metadata"]["name"]
-        if start_of(wake) > now:
+        if start_of(wake) > now and delete:
             api.delete(wake_name)
             lines.append(f"{api.namespace}/{wake_name}: had not started; deleted")
+        elif start_of(wake) > now:
+            api.patch_spec(wake_name, {"cancelled": True})
+            lines.append(f"{api.namespace}/{wake_name}: had not started; cancelled")
         else:
             api.patch_spec(wake_name, {"stopAt": rfc3339(now, zone)})
             lines.append(
