@@ -42,3 +42,30 @@ def test_commands_are_read(text):
 def test_unreadable_commands_say_why(text, message):
     with pytest.raises(CommandInvalid, match=message):
         parse_command(text)
+
+
+def test_the_app_manifest_matches_the_app():
+    """deploy/slack/app-manifest.yaml declares the step and command the app serves."""
+    import inspect
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    from envwake.slack import app as slack_app
+
+    manifest = YAML(typ="safe").load(
+        (Path(__file__).parents[2] / "deploy" / "slack" / "app-manifest.yaml").read_text()
+    )
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == slack_app.COMMAND
+    step = manifest["functions"][slack_app.FUNCTION_CALLBACK_ID]
+    source = inspect.getsource(slack_app.SlackBridge.step)
+    for name in step["input_parameters"]:
+        assert f'inputs.get("{name}")' in source, name
+    assert set(step["output_parameters"]) == {"wake_name", "phase"}
+    assert 'return {"wake_name": name, "phase": phase}' in source
+    assert "function_executed" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "users:read", "usergroups:read"} <= scopes
+    for url in (command["url"], manifest["settings"]["event_subscriptions"]["request_url"]):
+        assert url.endswith("/slack/events")
