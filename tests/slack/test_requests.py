@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 import pytest
@@ -283,3 +284,37 @@ async def test_a_workflow_step_that_is_not_allowed_fails_with_the_reason(app, cl
         "only members of <!subteam^S0DEVELOPERS> may drive dev from Slack",
     )
     assert wakes_in(emulator) == {}
+
+
+async def test_a_rate_limited_post_is_retried_after_slacks_retry_after(app, cluster, slack):
+    slack.rate_limit("chat.postMessage", times=1)
+    await deliver(slack, command(slack, "start dev for 1h"))
+    for _ in range(60):
+        if slack.messages:
+            break
+        await asyncio.sleep(0.1)
+    assert ("chat.postMessage", "ratelimited") in slack.calls
+    assert len(slack.messages) == 1  # posted once, after waiting as Slack asked
+
+
+async def test_no_token_or_secret_reaches_the_logs(app, cluster, slack, caplog):
+    caplog.set_level(logging.DEBUG)
+    await deliver(slack, command(slack, "start dev for 1h because logs"))
+    await deliver(slack, command(slack, "start dev"), secret="forged")
+    event = slack.function_executed(
+        {"environment": "dev", "requested_by": ALICE, "channel": OPS}, execution="Fx0LOGS"
+    )
+    await deliver(slack, event)
+    for _ in range(50):
+        if "Fx0LOGS" in slack.completions and len(slack.messages) >= 2:
+            break
+        await asyncio.sleep(0.1)
+    assert "Fx0LOGS" in slack.completions
+    logged = caplog.text
+    assert "chat.postMessage" in logged  # the Web API client logged its requests (DEBUG)
+    for secret in (
+        slack.workspace.bot_token,
+        slack.workspace.signing_secret,
+        *slack.workspace.function_tokens,
+    ):
+        assert secret not in logged
