@@ -58,8 +58,12 @@ lint: $(ENVWAKE)
 typecheck: $(ENVWAKE)
 	$(VENV)/bin/mypy
 
+# The suite runs on every core up to four (pytest-xdist; each worker starts its own
+# envtest API server). PYTEST_WORKERS=0 runs it in one process, for debugging.
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, os.cpu_count() or 1))')
+
 unit: $(ENVWAKE) envtest-assets
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 envtest-assets:
 	@if [ -x "$(KUBEBUILDER_ASSETS)/kube-apiserver" ] && [ -x "$(KUBEBUILDER_ASSETS)/etcd" ]; then \

