@@ -134,6 +134,8 @@ class GitOpsError(EnvwakeError):
     """Changing the Flux repository did not succeed."""
 
     reason = "GitOpsFailed"
+    # the pull request it happened to, as (number, url, state), when there was one
+    pull: tuple[int, str, str] | None = None
 
 
 class CredentialsInvalid(GitOpsError):

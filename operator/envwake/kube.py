@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,17 @@ import aiohttp
 
 from envwake.reconciler.report import Step
 
-__all__ = ["ApiSink", "KubernetesClusterView"]
+__all__ = ["RETRY_DELAYS", "ApiSink", "KubernetesClusterView"]
+
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # seconds between tries of a write the server refused
+_PASSING = {409, 429, 500, 502, 503, 504}
+
+
+def _retry_after(header: str | None, default: float) -> float:
+    try:
+        return min(float(header), 10.0) if header else default
+    except ValueError:
+        return default
 
 
 class ApiSink:
@@ -30,18 +41,13 @@ class ApiSink:
             f"{self.server}/apis/{api_version}/namespaces/{meta['namespace']}/environmentwakes/"
             f"{meta['name']}/status"
         )
-        async with (
-            aiohttp.ClientSession(headers=self.headers) as http,
-            http.patch(
-                url,
-                json={"status": status},
-                headers={"Content-Type": "application/merge-patch+json"},
-                ssl=self.ssl,
-            ) as response,
-        ):
-            if response.status == 404:
-                return  # deleted meanwhile
-            response.raise_for_status()
+        await self._send(
+            "PATCH",
+            url,
+            {"status": status},
+            content_type="application/merge-patch+json",
+            missing_ok=True,  # deleted meanwhile
+        )
 
     async def emit(self, body: Mapping[str, Any], step: Step) -> None:
         meta = body["metadata"]
@@ -66,11 +72,33 @@ class ApiSink:
             "count": 1,
         }
         url = f"{self.server}/api/v1/namespaces/{meta['namespace']}/events"
-        async with (
-            aiohttp.ClientSession(headers=self.headers) as http,
-            http.post(url, json=event, ssl=self.ssl) as response,
-        ):
-            response.raise_for_status()
+        await self._send("POST", url, event, content_type="application/json")
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        payload: Mapping[str, Any],
+        *,
+        content_type: str,
+        missing_ok: bool = False,
+    ) -> None:
+        """One write; a conflict, throttling or a passing server error is tried again a few
+        times (a merge patch carries no resourceVersion, so the retry applies as is)."""
+        for delay in (*RETRY_DELAYS, None):
+            async with (
+                aiohttp.ClientSession(headers=self.headers) as http,
+                http.request(
+                    method, url, json=payload, headers={"Content-Type": content_type}, ssl=self.ssl
+                ) as response,
+            ):
+                if response.status == 404 and missing_ok:
+                    return
+                if response.status not in _PASSING or delay is None:
+                    response.raise_for_status()
+                    return
+                wait = _retry_after(response.headers.get("Retry-After"), delay)
+            await asyncio.sleep(wait)
 
 
 class KubernetesClusterView:

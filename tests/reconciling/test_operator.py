@@ -55,6 +55,14 @@ async def k8s(backend):
         yield backend
         backend.clean()
         return
+    async with emulated_api() as api:
+        BACKEND["api"] = api
+        yield api
+
+
+@contextlib.asynccontextmanager
+async def emulated_api():
+    """kmock's Kubernetes emulator over HTTP, serving EnvironmentWakes."""
     async with StampingEmulator() as emulator, kmock.Server(emulator) as server:
         emulator.resources.load_bundled()  # core/v1 and friends: Kopf's discovery needs them
         emulator.resources[WAKES] = kmock.ResourceInfo(
@@ -64,8 +72,7 @@ async def k8s(backend):
             subresources={"status"},
             verbs={"list", "watch", "get", "create", "patch", "update", "delete"},
         )
-        BACKEND["api"] = api = EmulatedApi(emulator, str(server.url).rstrip("/"))
-        yield api
+        yield EmulatedApi(emulator, str(server.url).rstrip("/"))
 
 
 @contextlib.asynccontextmanager
@@ -487,7 +494,7 @@ async def test_a_cancelled_wake_that_had_not_started_ends_and_touches_nothing(st
         )
         assert code == 200
         await until(lambda: phase(k8s, "later") == "Completed")
-        assert ("Normal", "Cancelled") in events(k8s, "later")
+        await until(lambda: ("Normal", "Cancelled") in events(k8s, "later"))  # after the status
         assert current(k8s, "later")["status"]["message"].startswith("cancelled")
     assert len(stack.repo.pulls) == 0
     assert stack.aws.cluster_status("shop-db") == "stopped"

@@ -128,6 +128,10 @@ def deliver(
         except _Regenerate:
             adopted = session.get_pull(pull.number)
             continue
+        except errors.GitOpsError as exc:  # the pull request it happened to goes with it
+            closed = isinstance(exc, errors.ChecksFailed | errors.PullRequestClosed)
+            exc.pull = (pull.number, pull.url, "closed" if closed else "open")
+            raise
         step(
             "Merged", f"merged pull request #{merged.number} as {str(merged.merge_commit_sha)[:12]}"
         )
@@ -135,10 +139,13 @@ def deliver(
         return Delivery(
             "merged", change.branch, merged, merged.merge_commit_sha, tuple(changes), regeneration
         )
-    raise errors.MergeBlocked(
+    blocked = errors.MergeBlocked(
         f"{change.branch}: still not mergeable after {timing.regenerations} regenerations "
         "from a moving base branch"
     )
+    if adopted is not None:
+        blocked.pull = (adopted.number, adopted.url, "open")
+    raise blocked
 
 
 def _apply(change: ChangeSet, copy: WorkingCopy) -> list[FieldEdit]:

@@ -302,15 +302,24 @@ class Reconciler:
     def _deliver(
         self, session: GitHubSession, report: EnvironmentReport, change: ChangeSet, wave: int
     ) -> Delivery:
-        delivery = deliver(
-            change,
-            session=session,
-            git=self.environment.config.git,
-            clone_url=self.adapters.clone_url,
-            workdir=self.adapters.workdir,
-            timing=self.adapters.timing,
-            on_step=report.step,
-        )
+        try:
+            delivery = deliver(
+                change,
+                session=session,
+                git=self.environment.config.git,
+                clone_url=self.adapters.clone_url,
+                workdir=self.adapters.workdir,
+                timing=self.adapters.timing,
+                on_step=report.step,
+            )
+        except errors.GitOpsError as exc:
+            if exc.pull is not None:  # an open (or closed) PR is reported, never left silent
+                number, url, left = exc.pull
+                shown: Literal["open", "closed"] = "open" if left == "open" else "closed"
+                report.pull_requests.append(
+                    PullRequestRecord(number, url, shown, change.action, wave, None)
+                )
+            raise
         if delivery.pull is not None:
             merged = delivery.pull.merged or delivery.status == "merged"
             state: Literal["open", "merged"] = "merged" if merged else "open"

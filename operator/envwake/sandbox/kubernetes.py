@@ -21,10 +21,11 @@ from typing import Any
 import attrs
 import jsonpatch
 import kmock
+from aiohttp import web
 from kmock._internal import enums, rendering
 from kmock._internal.k8s import KubernetesError
 
-__all__ = ["ApiRequest", "PatchTestFailed", "StampingEmulator"]
+__all__ = ["ApiRequest", "KubernetesFault", "PatchTestFailed", "StampingEmulator"]
 
 
 @attrs.frozen
@@ -43,14 +44,24 @@ class StampingEmulator(kmock.KubernetesEmulator):
             datetime.UTC
         )
         self.envwake_latest = 0
+        self.envwake_faults: list[KubernetesFault] = []
 
     def _next_version(self) -> str:
         self.envwake_latest = next(self.envwake_versions)
         return str(self.envwake_latest)
 
+    def inject(self, fault: KubernetesFault) -> None:
+        """Answer the next ``fault.times`` matching requests with ``fault.status``."""
+        self.envwake_faults.append(fault)
+
     async def _handle(self, request: rendering.Request) -> Any:
         if request.resource is not None:
-            self.envwake_requests.append(_api_request(request))
+            asked = _api_request(request)
+            self.envwake_requests.append(asked)
+            for fault in self.envwake_faults:
+                if fault.times > 0 and (fault.resource, fault.verb) == (asked.resource, asked.verb):
+                    fault.times -= 1
+                    return web.json_response(fault.body(request.name), status=fault.status)
             if request.action == enums.action.CREATE and isinstance(request.data, dict):
                 self._stamp_new(request)
             elif request.action == enums.action.UPDATE and request.name is not None:
@@ -123,6 +134,38 @@ class StampingEmulator(kmock.KubernetesEmulator):
                 if str(version).isdigit() and int(version) <= since:
                     continue
             yield event
+
+
+@dataclass
+class KubernetesFault:
+    """Refuse a kind of request as the API server does (a Status body), ``times`` times."""
+
+    resource: str  # plural, with "/subresource": environmentwakes/status
+    verb: str
+    status: int = 409
+    times: int = 1
+
+    def body(self, name: str | None) -> dict[str, Any]:
+        reason, message = {
+            409: (
+                "Conflict",
+                f'Operation cannot be fulfilled on {self.resource.split("/")[0]} "{name}": the '
+                "object has been modified; please apply your changes to the latest version "
+                "and try again",
+            ),
+            429: ("TooManyRequests", "storage is (re)initializing"),
+        }.get(
+            self.status, ("InternalError", "Internal error occurred: etcdserver: request timed out")
+        )
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": message,
+            "reason": reason,
+            "code": self.status,
+        }
 
 
 @dataclass(frozen=True)
