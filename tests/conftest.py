@@ -1,8 +1,10 @@
+import logging
 import os
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from envwake.sandbox import leaks
 from envwake.sandbox.aws import AwsEmulator
 
 settings.register_profile("default", max_examples=150, deadline=None)
@@ -33,3 +35,42 @@ def real_api_server():
     with ApiServer() as server:
         server.install_crds()
         yield server
+
+
+# -- no secret anywhere ---------------------------------------------------------------------
+# Every log line (at every level), every test's captured output and failure text, and
+# everything the emulators receive (pull requests, comments, Kubernetes events and status,
+# Slack messages) is searched for the secrets the emulators handed out: GitHub App keys,
+# installation tokens, Slack tokens and signing secrets. A test in which one shows up fails.
+
+
+class _SecretScanner(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a record that cannot be formatted is not ours to judge
+            return
+        leaks.inspect(f"log line of {record.name}", text)
+
+
+def pytest_configure(config):
+    scanner = _SecretScanner(level=logging.DEBUG)
+    scanner.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.addHandler(scanner)
+    root.setLevel(logging.DEBUG)  # every line is made, so every line is searched
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    for name, text in report.sections:
+        if "log" not in name:  # captured log lines were searched as they were made
+            leaks.inspect(f"{name} of {item.nodeid}", text)
+    if report.longrepr is not None:
+        leaks.inspect(f"failure text of {item.nodeid}", report.longreprtext)
+    found = leaks.take()
+    if found:
+        report.outcome = "failed"
+        report.longrepr = "a secret leaked:\n" + "\n".join(f"  {leak}" for leak in found)

@@ -25,6 +25,8 @@ from aiohttp import web
 from kmock._internal import enums, rendering
 from kmock._internal.k8s import KubernetesError
 
+from envwake.sandbox import leaks
+
 __all__ = ["ApiRequest", "KubernetesFault", "PatchTestFailed", "StampingEmulator"]
 
 
@@ -58,6 +60,8 @@ class StampingEmulator(kmock.KubernetesEmulator):
         if request.resource is not None:
             asked = _api_request(request)
             self.envwake_requests.append(asked)
+            if asked.verb in ("create", "update", "patch") and request.data is not None:
+                leaks.inspect(f"Kubernetes {asked.verb} {asked.resource}", repr(request.data))
             for fault in self.envwake_faults:
                 if fault.times > 0 and (fault.resource, fault.verb) == (asked.resource, asked.verb):
                     fault.times -= 1

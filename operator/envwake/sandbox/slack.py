@@ -21,6 +21,7 @@ from typing import Any
 import requests
 from aiohttp import WSMsgType, web
 
+from envwake.sandbox import leaks
 from envwake.sandbox.serving import BackgroundServer
 
 __all__ = ["Delivery", "PostedMessage", "SlackEmulator", "sign"]
@@ -81,6 +82,7 @@ class SlackEmulator:
         bind: str = "127.0.0.1",
     ) -> None:
         self.workspace = _Workspace(bot_token, app_token, signing_secret)
+        leaks.remember(bot_token, app_token, signing_secret)
         self.messages: list[PostedMessage] = []
         self.completions: dict[str, tuple[str, Any]] = {}  # execution id -> (ok|error, …)
         self.calls: list[tuple[str, str]] = []  # (method, error or "ok")
@@ -166,6 +168,7 @@ class SlackEmulator:
         """The ``function_executed`` event of the "Wake environment" workflow step."""
         token = f"xwfp-{execution}-emulated"
         self.workspace.function_tokens.add(token)
+        leaks.remember(token)
         return {
             "token": "deprecated-verification-token",
             "team_id": self.workspace.team,
@@ -296,6 +299,7 @@ class SlackEmulator:
             arguments.update(await request.post())
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         token = token or str(arguments.pop("token", ""))
+        leaks.inspect(f"Slack {method}", json.dumps(arguments, default=str))
         with self._lock:
             if self._rate_limited.get(method, 0) > 0:
                 self._rate_limited[method] -= 1

@@ -40,7 +40,7 @@ def _token(request: web.Request) -> Token:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
+    if not request.body_exists:  # (a body already read stays readable: aiohttp keeps it)
         return {}
     try:
         data = await request.json()

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from envwake.sandbox import leaks
 from envwake.sandbox.github.api import API_URL, SERVICE, routes
 from envwake.sandbox.github.githttp import BYTES_SENT, git_routes
 from envwake.sandbox.github.service import GitHubService, HttpError
@@ -100,6 +101,8 @@ class GitHubEmulator:
             else request.path
         )
         fault = self.service.fault_for(request.method, request.path)
+        if request.method in ("POST", "PATCH", "PUT") and request.content_type.endswith("json"):
+            leaks.inspect(f"GitHub {request.method} {request.path}", await request.text())
         try:
             if fault is not None:
                 raise HttpError(fault.status, fault.message, dict(fault.headers))

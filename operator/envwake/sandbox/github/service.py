@@ -13,6 +13,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from envwake.sandbox import leaks
 from envwake.sandbox.github.gitstore import GitStore, MergeConflict
 from envwake.sandbox.github.state import (
     App,
@@ -60,6 +61,7 @@ class GitHubService:
         with self.state.lock:
             app = App(self.state.next_id(), slug, public)
             self.state.apps[app.id] = app
+        leaks.remember(private.decode())
         return app.id, private
 
     def install(self, app_id: int, account: str, repositories: list[str]) -> int:
@@ -159,8 +161,10 @@ class GitHubService:
                 "There is at least one repository that does not exist or is not accessible "
                 "to the parent installation.",
             )
+        value = "ghs_" + secrets.token_urlsafe(27).replace("-", "A").replace("_", "B")[:36]
+        leaks.remember(value)
         token = Token(
-            value="ghs_" + secrets.token_urlsafe(27).replace("-", "A").replace("_", "B")[:36],
+            value=value,
             installation_id=installation_id,
             repositories=names or set(installation.repositories),
             permissions=dict(
