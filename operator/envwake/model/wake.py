@@ -26,7 +26,18 @@ class WakeSpec(BaseModel):
     @classmethod
     def _environment(cls, value: str) -> str:
         if not is_dns_label(value):
-            raise ValueError(f"{value!r} is not an environment name")
+            shown = value if len(value) <= 63 else f"{value[:40]}… ({len(value)} characters)"
+            raise ValueError(f"{shown!r} is not an environment name")
+        return value
+
+    @field_validator("start_at", "stop_at", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError(
+                f"must be an RFC 3339 time like 2026-11-28T10:00:00+09:00, "
+                f"not a {type(value).__name__}"
+            )
         return value
 
     @field_validator("start_at", "stop_at")

@@ -142,25 +142,13 @@ class Reconciler:
         labels: tuple[str, ...],
         reason: str | None,
     ) -> None:
-        for cluster in self.environment.clusters:
-            if self.adapters.schedules.hold(cluster).what == "held":
-                report.step(
-                    "ScheduleHeld",
-                    f"holding {cluster.stop_schedule_name} so it cannot stop {cluster.cluster_id}",
-                )
-            state = self.adapters.clusters.describe(cluster)
-            if state.status != "available":
-                report.step("ClusterStarting", f"starting Aurora cluster {cluster.cluster_id}")
-                state = self.adapters.clusters.start(cluster)
-                report.step("ClusterAvailable", f"Aurora cluster {cluster.cluster_id} is available")
-            report.clusters.append(
-                ClusterRecord(cluster.cluster_id, cluster.aws_account_id, state.status)
-            )
-
+        # Every manifest read and every edit tried on it first: a broken or mismatched
+        # manifest fails the wake before a schedule is held or a cluster started.
         action = report.action
         kind = action.kind.value if action else ActionKind.START.value
         stamp = (action.at if action else report.now).astimezone(self.rules.timezone).isoformat()
-        replicas = self._awake_replicas(session)
+        replicas, texts = self._awake_replicas(session)
+        waves: list[tuple[int, list[ServiceEntry], list[Edit]]] = []
         for wave in start_waves(self.environment):
             services = [self._service(key) for key in wave.services]
             if not services:
@@ -178,11 +166,31 @@ class Reconciler:
                             document_name=service.service_name,
                         )
                     )
+            for edit in edits:
+                edit.apply(texts[edit.path])  # raises the manifest's problem, changes nothing
+            waves.append((wave.number, services, edits))
+
+        for cluster in self.environment.clusters:
+            if self.adapters.schedules.hold(cluster).what == "held":
+                report.step(
+                    "ScheduleHeld",
+                    f"holding {cluster.stop_schedule_name} so it cannot stop {cluster.cluster_id}",
+                )
+            state = self.adapters.clusters.describe(cluster)
+            if state.status != "available":
+                report.step("ClusterStarting", f"starting Aurora cluster {cluster.cluster_id}")
+                state = self.adapters.clusters.start(cluster)
+                report.step("ClusterAvailable", f"Aurora cluster {cluster.cluster_id} is available")
+            report.clusters.append(
+                ClusterRecord(cluster.cluster_id, cluster.aws_account_id, state.status)
+            )
+
+        for number, services, edits in waves:
             delivery = self._deliver(
                 session,
                 report,
                 ChangeSet(self.environment.name, kind, tuple(edits), labels, reason),
-                wave.number,
+                number,
             )
             self._wait_applied(report, services, replicas, ready=True, merged=delivery)
         report.step(
@@ -264,13 +272,20 @@ class Reconciler:
     def _service(self, key: str) -> ServiceEntry:
         return next(s for s in self.environment.services if s.key == key)
 
-    def _awake_replicas(self, session: GitHubSession) -> dict[str, int]:
+    def _awake_replicas(self, session: GitHubSession) -> tuple[dict[str, int], dict[str, str]]:
         """Per service: its configured ``replicas``, else the largest cron desiredReplicas of
-        its ScaledObject on the base branch (KEDA takes the maximum)."""
-        needed = [s for s in self.environment.services if s.replicas is None]
+        its ScaledObject on the base branch (KEDA takes the maximum); and the text of every
+        manifest the services name, as the base branch has it."""
+        paths = sorted(
+            {s.manifest.scaled_object.path for s in self.environment.services}
+            | {
+                s.manifest.deployment.path
+                for s in self.environment.services
+                if s.manifest.deployment is not None
+            }
+        )
         texts: dict[str, str] = {}
-        if needed:
-            paths = sorted({s.manifest.scaled_object.path for s in needed})
+        if paths:
             with tempfile.TemporaryDirectory(dir=self.adapters.workdir) as scratch:
                 copy = WorkingCopy.clone(
                     url=self.adapters.clone_url,
@@ -297,7 +312,7 @@ class Reconciler:
                     "and the config gives no replicas for it"
                 )
             replicas[service.key] = max(t.desired_replicas for t in summary.cron_triggers)
-        return replicas
+        return replicas, texts
 
     def _deliver(
         self, session: GitHubSession, report: EnvironmentReport, change: ChangeSet, wave: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 __all__ = ["GitStore", "MergeConflict"]
@@ -92,8 +93,9 @@ class GitStore:
     def message(self, sha: str) -> str:
         return self.git("log", "-1", "--format=%B", sha)
 
-    def commit_files(self, branch: str, files: dict[str, str], message: str) -> str:
-        """Commit ``files`` (path → text) on top of ``branch`` without a working tree."""
+    def commit_files(self, branch: str, files: Mapping[str, str | None], message: str) -> str:
+        """Commit ``files`` (path → text; None removes it) on top of ``branch`` without a
+        working tree."""
         parent = self.ref(branch)
         index = self.path / f"envwake-emulator-index-{os.getpid()}"
         env = {"GIT_INDEX_FILE": str(index)}
@@ -101,6 +103,11 @@ class GitStore:
             if parent:
                 self.git("read-tree", parent, env=env)
             for path, text in files.items():
+                if text is None:  # (a bare repository: remove through --index-info)
+                    self.git(
+                        "update-index", "--index-info", input=f"0 {'0' * 40}\t{path}\n", env=env
+                    )
+                    continue
                 blob = self.git("hash-object", "-w", "--stdin", input=text)
                 self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
             tree = self.git("write-tree", env=env)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,7 +103,7 @@ class GitHubService:
     def repository_path(self, full_name: str) -> Path:
         return self.repository(full_name).store.path
 
-    def push_to_base(self, full_name: str, files: dict[str, str], message: str) -> str:
+    def push_to_base(self, full_name: str, files: Mapping[str, str | None], message: str) -> str:
         """Someone else commits to the base branch (it moves under our pull requests)."""
         with self.state.lock:
             repo = self.repository(full_name)
