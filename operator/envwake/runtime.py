@@ -295,7 +295,7 @@ class Runtime:
         for (key, wake), planned in zip(wakes.items(), report.plan.wakes, strict=True):
             if self.wakes[name].get(key) is not wake:
                 continue  # deleted or changed while we worked: its own reconcile follows
-            unpublished = [s for s in report.steps if id(s) not in published]
+            unpublished = [s for s in report.steps if (id(s), key) not in published]
             steps = record_steps(wake.status.get("steps") or [], unpublished, now=self.clock.now())
             wake.status = wake_status(
                 planned, report, generation=wake.generation, previous=wake.status
@@ -319,18 +319,22 @@ class Runtime:
         name: str,
         wakes: Mapping[WakeKey, _Wake],
         progress: asyncio.Queue[Step | EnvironmentReport | None],
-    ) -> set[int]:
+    ) -> set[tuple[int, WakeKey]]:
         """Progress while a reconcile runs (people watch a wake for the minutes a cluster
         start or a pull request's checks take): the phase it enters (Starting, Stopping)
-        once the plan is known, then each step as an event and as the status message."""
-        published: set[int] = set()
+        once the plan is known, then each step as an event and in the status (message and
+        steps). Returns which step reached which wake; the reconcile's end sends the rest."""
+        published: set[tuple[int, WakeKey]] = set()
         while (item := await progress.get()) is not None:
             current = [(k, w) for k, w in wakes.items() if self.wakes[name].get(k) is w]
-            try:
-                if isinstance(item, EnvironmentReport):
+            if isinstance(item, EnvironmentReport):
+                try:
                     await self._entering(current, wakes, item)
-                    continue
-                for _, wake in current:
+                except Exception:  # best effort: the reconcile's end writes the status
+                    logger.exception("publishing the progress of %s failed", name)
+                continue
+            for key, wake in current:
+                try:
                     await self.sink.emit(wake.body, item)
                     steps = record_steps(
                         wake.status.get("steps") or [], [item], now=self.clock.now()
@@ -339,9 +343,9 @@ class Runtime:
                         wake.body, {"message": item.message, "steps": steps}
                     )
                     wake.status["steps"] = steps
-                published.add(id(item))
-            except Exception:  # best effort: the reconcile's end emits what did not go out
-                logger.exception("publishing the progress of %s failed", name)
+                    published.add((id(item), key))
+                except Exception:  # best effort: the reconcile's end sends what did not go out
+                    logger.exception("publishing the progress of %s failed", name)
         return published
 
     async def _entering(

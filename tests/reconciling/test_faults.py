@@ -186,3 +186,17 @@ async def test_conflicts_on_status_patches_are_retried(stack, k8s):
     await wake_up(stack, k8s, "conflict", expect="Awake")
     assert fault.times == 0  # all three were answered 409, and written again
     assert status(k8s, "conflict")["message"].startswith("dev is awake")
+
+
+async def test_a_progress_write_that_fails_is_made_good_once_at_the_end(stack, k8s):
+    """Ten 409s in a row outlast the sink's retries twice: the Starting status and the first
+    step's progress write fail; the reconcile's end records that step, once, and the steps
+    stay numbered without a gap."""
+    k8s.emulator.inject(KubernetesFault("environmentwakes/status", "patch", status=409, times=10))
+    await wake_up(stack, k8s, "lossy", expect="Awake")
+    steps = status(k8s, "lossy")["steps"]
+    assert [s["n"] for s in steps] == list(range(1, len(steps) + 1))
+    said = [(s["reason"], s["message"]) for s in steps]
+    assert len(said) == len(set(said)), said  # no step twice
+    assert ("ScheduleHeld", "holding shop-db-stop so it cannot stop shop-db") in said  # late
+    assert {"ClusterAvailable", "Merged", "Awake"} <= {reason for reason, _ in said}
