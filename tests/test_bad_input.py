@@ -29,6 +29,7 @@ LONG = "x" * 100_000
 WAKES: dict[str, tuple[dict[str, Any], str, str | None]] = {
     "no environment": ({}, "spec.environment: Field required", "spec.environment: Required"),
     "unknown environment": ({"environment": "prod"}, "unknown environment 'prod'", None),
+    "empty environment": ({"environment": ""}, "spec.environment", "spec.environment"),
     "environment not a name": (
         {"environment": "Dev_1"},
         "spec.environment: 'Dev_1' is not an environment name",
@@ -75,6 +76,11 @@ WAKES: dict[str, tuple[dict[str, Any], str, str | None]] = {
     "reason too long": (
         {"environment": "dev", "reason": LONG},
         "spec.reason: String should have at most 500 characters",
+        "spec.reason",
+    ),
+    "reason a list": (
+        {"environment": "dev", "reason": ["a", "b"]},
+        "spec.reason",
         "spec.reason",
     ),
     "requestedBy too long": (
@@ -215,6 +221,16 @@ CONFIGS: dict[str, tuple[str, str]] = {
         dump(config_with(("slack",), {"channels": ["#dev"]})),
         "slack.channels[0]",
     ),
+    "duplicate service": (
+        dump(config_with(("services", 2, "serviceName"), "api")),
+        "services[2]",
+    ),
+    "reset time not a time": (dump(config_with(("reset",), {"businessDay": "25:00"})), "reset"),
+    "repository not owner/name": (
+        dump(config_with(("git", "repository"), "just-a-name")),
+        "git.repository",
+    ),
+    "empty file": ("", "dev.yaml"),
     "not a mapping": ("- just\n- a list\n", "dev.yaml"),
     "not yaml": ("git: {repository: [unclosed\n", "dev.yaml"),
 }
