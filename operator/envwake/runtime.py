@@ -156,21 +156,14 @@ class Runtime:
         in its status. False when ending it failed for a passing reason (call again)."""
         if not await self.remove(body):
             return False
-        generation = int(body.get("metadata", {}).get("generation") or 1)
-        now = self.clock.now()
-        old = list((body.get("status") or {}).get("conditions") or [])
         message = "cancelled; the environment follows its other wakes and normal schedule"
-        status = {
-            "observedGeneration": generation,
-            "phase": "Completed",
-            "message": message,
-            "conditions": [
-                condition(t, v, "Cancelled", message, generation=generation, now=now, previous=old)
-                for t, v in (("Ready", True), ("Awake", False), ("Failed", False))
-            ],
-        }
-        await self.sink.write_status(body, status)
-        await self.sink.emit(body, Step("Cancelled", message))
+        await self._conclude(
+            body,
+            "Completed",
+            "Cancelled",
+            message,
+            {"Ready": True, "Awake": False, "Failed": False},
+        )
         return True
 
     async def poke(self, name: str) -> None:
@@ -199,28 +192,38 @@ class Runtime:
         return spec, ""
 
     async def _invalid(self, body: Mapping[str, Any], problem: str) -> None:
+        reason = "EnvironmentUnknown" if "unknown environment" in problem else "WakeInvalid"
+        await self._conclude(
+            body, "Failed", reason, problem, {"Ready": False, "Valid": False, "Failed": True}
+        )
+
+    async def _conclude(
+        self,
+        body: Mapping[str, Any],
+        phase: str,
+        reason: str,
+        message: str,
+        conditions: Mapping[str, bool],
+    ) -> None:
+        """The last word on a wake the operator will not plan: its status and one event."""
         generation = int(body.get("metadata", {}).get("generation") or 1)
         now = self.clock.now()
         old = list((body.get("status") or {}).get("conditions") or [])
-        reason = "EnvironmentUnknown" if "unknown environment" in problem else "WakeInvalid"
         status = {
             "observedGeneration": generation,
-            "phase": "Failed",
-            "message": problem,
+            "phase": phase,
+            "message": message,
             "conditions": [
                 condition(
-                    "Ready", False, reason, problem, generation=generation, now=now, previous=old
-                ),
-                condition(
-                    "Valid", False, reason, problem, generation=generation, now=now, previous=old
-                ),
-                condition(
-                    "Failed", True, reason, problem, generation=generation, now=now, previous=old
-                ),
+                    kind, value, reason, message, generation=generation, now=now, previous=old
+                )
+                for kind, value in conditions.items()
             ],
         }
         await self.sink.write_status(body, status)
-        await self.sink.emit(body, Step(reason, problem, "Warning"))
+        await self.sink.emit(
+            body, Step(reason, message, "Warning" if phase == "Failed" else "Normal")
+        )
 
     # -- one loop per environment ---------------------------------------------------------------
 

@@ -147,7 +147,7 @@ class Reconciler:
         action = report.action
         kind = action.kind.value if action else ActionKind.START.value
         stamp = (action.at if action else report.now).astimezone(self.rules.timezone).isoformat()
-        replicas, texts = self._awake_replicas(session)
+        replicas, texts = self._base_manifests(session)
         waves: list[tuple[int, list[ServiceEntry], list[Edit]]] = []
         for wave in start_waves(self.environment):
             services = [self._service(key) for key in wave.services]
@@ -272,7 +272,7 @@ class Reconciler:
     def _service(self, key: str) -> ServiceEntry:
         return next(s for s in self.environment.services if s.key == key)
 
-    def _awake_replicas(self, session: GitHubSession) -> tuple[dict[str, int], dict[str, str]]:
+    def _base_manifests(self, session: GitHubSession) -> tuple[dict[str, int], dict[str, str]]:
         """Per service: its configured ``replicas``, else the largest cron desiredReplicas of
         its ScaledObject on the base branch (KEDA takes the maximum); and the text of every
         manifest the services name, as the base branch has it."""

@@ -123,7 +123,6 @@ class SlackBridge:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.api = api
-        self.config_dir = config_dir
         self.now = now
         self.client = WebClient(
             token=credentials.bot_token.reveal(),
@@ -225,8 +224,8 @@ class SlackBridge:
         zone = ZoneInfo(environment.config.timezone)
         now = self.now()
         requests = [
-            WakeRequest(
-                start_of(w) if (w.get("spec") or {}).get("startAt") else None,
+            WakeRequest(  # a wake without startAt started when it was created
+                start_of(w),
                 _instant((w.get("spec") or {}).get("stopAt")),
                 name=w["metadata"]["name"],
             )
@@ -304,7 +303,6 @@ class SlackBridge:
 
     def _allowed(self, name: str, *, channel: str | None, user: str) -> Environment:
         """``name``'s config, when this channel and user may drive it from Slack."""
-        self.environments = _load(self.config_dir)
         environment = self.environments.get(name)
         if environment is None:
             open_ = sorted(n for n, e in self.environments.items() if e.config.slack is not None)

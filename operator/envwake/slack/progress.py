@@ -114,9 +114,9 @@ def pending(wake: dict[str, Any], zone: tzinfo) -> list[Outgoing]:
 
 def _headline(wake: dict[str, Any], zone: tzinfo) -> str:
     meta, spec, status = wake["metadata"], wake.get("spec") or {}, wake.get("status") or {}
-    user = (meta.get("annotations") or {}).get(USER)
-    who = f"<@{user}>" if user else spec.get("requestedBy") or "someone"
     annotations = meta.get("annotations") or {}
+    user = annotations.get(USER)
+    who = f"<@{user}>" if user else spec.get("requestedBy") or "someone"
     start = status.get("effectiveStartAt") or spec.get("startAt") or meta.get("creationTimestamp")
     stop = status.get("effectiveStopAt") or spec.get("stopAt")
     until = _local(stop, zone) or (
