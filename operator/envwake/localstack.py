@@ -32,7 +32,7 @@ from envwake.gitops import AppCredentials, GitHubSession, Secret, Timing
 from envwake.kube import ApiSink, KubernetesClusterView
 from envwake.model.loading import Environment
 from envwake.reconciler import Adapters, Reconciler
-from envwake.runtime import Runtime, StatusSink, sleep_until_triggered
+from envwake.runtime import Runtime, StatusSink
 from envwake.sandbox.aws import AwsEmulator
 from envwake.sandbox.clock import VirtualClock
 from envwake.sandbox.flux import FluxKeda
@@ -331,17 +331,12 @@ current-context: envwake-local
     async def operator(self, sink: StatusSink | None = None) -> AsyncIterator[Runtime]:
         """Run the operator (Kopf and the runtime) on the stack until the block ends."""
         (self.workdir / "operator").mkdir(exist_ok=True)
-        speed = self.clock
-
-        async def deadline_sleep(trigger: asyncio.Event, seconds: float | None) -> None:
-            await sleep_until_triggered(trigger, None if seconds is None else seconds / speed.speed)
-
         self.runtime = runtime = Runtime(
             {self.environment.name: self.environment},
             self.reconciler,
             sink or self.status_sink(),
             clock=self.clock,
-            sleep=deadline_sleep,
+            sleep=self.clock.sleep_until_triggered,
         )
         registry = handlers.registry(login_from_kubeconfig=False)
         assert self.api is not None

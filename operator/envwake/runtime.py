@@ -278,6 +278,9 @@ class Runtime:
         publisher = asyncio.create_task(self._publish(name, wakes, progress))
 
         def on_progress(item: Step | EnvironmentReport) -> None:  # in the reconciler's thread
+            if isinstance(item, Step):
+                level = logging.WARNING if item.type == "Warning" else logging.INFO
+                logger.log(level, "%s: %s: %s", name, item.reason, item.message)
             loop.call_soon_threadsafe(progress.put_nowait, item)
 
         try:

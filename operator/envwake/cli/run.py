@@ -6,6 +6,7 @@ import argparse
 import os
 import ssl
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class OperatorSettings:
     liveness: str | None
     metrics_port: int | None
     workdir: Path
+    virtual_clock: Path | None = None  # the local stack's shared clock, for tests
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -94,6 +96,9 @@ def register(subparsers: Any) -> None:
         default=_env("ENVWAKE_WORKDIR"),
         help="scratch space for working copies [ENVWAKE_WORKDIR]",
     )
+    parser.add_argument(  # the local stack's time, for tests that run the real process
+        "--virtual-clock", default=_env("ENVWAKE_VIRTUAL_CLOCK"), help=argparse.SUPPRESS
+    )
     parser.set_defaults(run=run)
 
 
@@ -109,6 +114,8 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
     port = args.metrics_port
     if port is not None and not (str(port).isdigit() and 0 < int(port) < 65536):
         raise errors.EnvwakeError(f"--metrics-port {port!r} must be a TCP port number")
+    if args.virtual_clock and not Path(args.virtual_clock).is_file():
+        raise errors.EnvwakeError(f"--virtual-clock {args.virtual_clock!r}: no such file")
     return OperatorSettings(
         config_dir=Path(args.config_dir),
         namespaces=tuple(n.strip() for n in namespaces),
@@ -120,6 +127,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         liveness=liveness,
         metrics_port=int(port) if port is not None else None,
         workdir=Path(args.workdir) if args.workdir else Path(tempfile.gettempdir()),
+        virtual_clock=Path(args.virtual_clock) if args.virtual_clock else None,
     )
 
 
@@ -160,11 +168,12 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
     from kubernetes import client, config
 
     from envwake import handlers
-    from envwake.aws import AuroraClusters, AwsSessions, Schedules
-    from envwake.gitops import GitHubSession
+    from envwake.aws import AuroraClusters, AwsSessions, Schedules, Waiting
+    from envwake.gitops import GitHubSession, Timing
     from envwake.kube import ApiSink, KubernetesClusterView
     from envwake.reconciler import Adapters, Reconciler
     from envwake.runtime import Runtime
+    from envwake.sandbox.clock import VirtualClock
 
     try:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
@@ -184,6 +193,9 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
     )
     sink = ApiSink(configuration.host, headers=headers, ssl=context)
 
+    clock = VirtualClock.follow(settings.virtual_clock) if settings.virtual_clock else None
+    sleep, monotonic = (clock.sleep, clock.monotonic) if clock else (time.sleep, time.monotonic)
+
     def reconciler(environment: Any) -> Reconciler:
         repository = environment.config.git.repository
         sessions = AwsSessions(
@@ -191,18 +203,26 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
             endpoint_url=settings.aws_endpoint_url,
         )
         adapters = Adapters(
-            github=lambda: GitHubSession(credentials, repository),
+            github=lambda: GitHubSession(credentials, repository, sleep=sleep),
             clone_url=clone_url(credentials.api_url, repository),
             workdir=settings.workdir,
-            clusters=AuroraClusters(sessions),
+            clusters=AuroraClusters(sessions, waiting=Waiting(sleep=sleep, monotonic=monotonic)),
             schedules=Schedules(sessions),
             cluster=KubernetesClusterView(api),
+            timing=Timing(sleep=sleep, monotonic=monotonic),
         )
         return Reconciler(environment, adapters)
 
-    if settings.log_format == "json":
-        kopf.configure(log_format=kopf.LogFormat.JSON)
-    runtime = Runtime(environments, reconciler, sink)
+    # Without this, Python's last-resort handler shows warnings only: no step would be logged.
+    kopf.configure(
+        log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
+    )
+    if clock is None:
+        runtime = Runtime(environments, reconciler, sink)
+    else:
+        runtime = Runtime(
+            environments, reconciler, sink, clock=clock, sleep=clock.sleep_until_triggered
+        )
     kopf.run(
         registry=handlers.registry(),
         clusterwide=not settings.namespaces,

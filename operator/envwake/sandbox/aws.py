@@ -108,6 +108,7 @@ class _Faults:
         self.faults: list[AwsFault] = []
         self.lock = threading.Lock()
         self.actions: list[str] = []
+        self.after: Callable[[str], None] | None = None
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -121,7 +122,10 @@ class _Faults:
             if fault is not None:
                 fault.times -= 1
         if fault is None:
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
+            answer: Iterable[bytes] = self.app(environ, start_response)
+            if self.after is not None:
+                self.after(action)  # done, not yet answered
+            return answer
         reason = {
             400: "Bad Request",
             403: "Forbidden",
@@ -235,6 +239,12 @@ class AwsEmulator:
             with self._faults.lock:
                 self._faults.faults.clear()
                 self._faults.actions.clear()
+
+    def after_action(self, hook: Callable[[str], None] | None) -> None:
+        """Call ``hook`` with each action's name once it took effect, before its answer
+        leaves (a test can kill the caller there)."""
+        assert self._faults is not None
+        self._faults.after = hook
 
     def inject(self, fault: AwsFault) -> None:
         assert self._faults is not None

@@ -47,6 +47,9 @@ class GitHubEmulator:
         self.state = State(self.root)
         self.service = GitHubService(self.state)
         self.on_response = on_response
+        # Called with (method, path, status) once a request took effect and before its
+        # answer leaves (a git response has left already): a test can kill the caller here.
+        self.after_request: Callable[[str, str, int], None] | None = None
         self.git_bytes_sent: list[int] = []
         self._server = BackgroundServer(
             "GitHub emulator", self._application, bind=bind, advertise=self.advertise
@@ -119,6 +122,8 @@ class GitHubEmulator:
             response = web.json_response({"message": error.reason}, status=error.status)
         with self.state.lock:
             self.state.requests.append((request.method, request.path, response.status))
+        if self.after_request is not None:
+            self.after_request(request.method, request.path, response.status)
         if (
             self.on_response is not None
             and isinstance(response, web.Response)

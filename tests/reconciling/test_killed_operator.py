@@ -1,0 +1,271 @@
+"""``envwake run`` killed with SIGKILL at each step of a wake, and started again.
+
+The operator runs as the process it is in production, on the local stack: Kubernetes
+(kmock's emulator), GitHub (our emulator, CI included), AWS (moto) and a Flux that
+applies what is merged. They share one virtual clock with the process (through a file),
+so a whole night passes in seconds. Each injection point is a request the operator
+makes: the emulator carries it out, then kills the process before the answer leaves
+(for git, just after), so the operator dies not knowing that its step happened. The
+points are armed one after the other in a single wake: every restart begins from the
+wreckage of the one before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envwake.configdir import load_config_dir
+from envwake.localstack import NAMESPACE, LocalStack
+from envwake.planning.waves import start_waves, stop_waves
+from envwake.sandbox import leaks
+from envwake.sandbox.clock import VirtualClock
+from tests.fakes import QUICK_STACK
+from tests.slack.conftest import CONFIG, TOKYO, wakes_in
+
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="watches the killed process in /proc (Linux)"
+)
+
+SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=TOKYO)
+SPEED = 60.0  # virtual seconds per real second while the operator works
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    name: str
+    phase: str  # start, stop or reset: which part of the wake it belongs to
+    matches: Callable[[str, str], bool]  # (service, request) -> whether to kill here
+
+
+def github(method: str, path: str) -> Callable[[str, str], bool]:
+    return lambda service, request: (
+        service == "github" and re.fullmatch(f"{method} {path}", request) is not None
+    )
+
+
+def aws(action: str) -> Callable[[str, str], bool]:
+    return lambda service, request: service == "aws" and request == action
+
+
+CLONE = github("POST", r"/[^ ]+\.git/git-upload-pack")
+PUSH = github("POST", r"/[^ ]+\.git/git-receive-pack")
+OPEN = github("POST", r"/repos/[^ ]+/pulls")
+CHECKS = github("GET", r"/repos/[^ ]+/commits/\w+/check-runs")
+MERGE = github("PUT", r"/repos/[^ ]+/pulls/\d+/merge")
+
+# In the order the wake reaches them; each is armed once the one before has fired.
+POINTS = [
+    KillPoint("after the clone", "start", CLONE),
+    KillPoint("after holding a schedule", "start", aws("UpdateSchedule")),
+    KillPoint("after a cluster start", "start", aws("StartDBCluster")),
+    KillPoint("after the push", "start", PUSH),
+    KillPoint("after the PR is opened", "start", OPEN),
+    KillPoint("while checks run", "start", CHECKS),
+    KillPoint("after the merge", "start", MERGE),
+    KillPoint("after a stop's push", "stop", PUSH),
+    KillPoint("after a stop's PR is opened", "stop", OPEN),
+    KillPoint("while a stop's checks run", "stop", CHECKS),
+    KillPoint("after a stop's merge", "stop", MERGE),
+    KillPoint("during the stop of a cluster", "stop", aws("StopDBCluster")),
+    KillPoint("during the reset", "reset", aws("UpdateSchedule")),
+]
+
+
+@dataclass
+class Killer:
+    """Kills the operator at the armed point, from inside the emulator that served it."""
+
+    pid: int = 0
+    phase: str = "start"
+    armed: list[KillPoint] = field(default_factory=lambda: list(POINTS))
+    fired: list[str] = field(default_factory=list)
+
+    def __call__(self, service: str, request: str) -> None:
+        if not self.armed or not self.pid:
+            return
+        point = self.armed[0]
+        if point.phase != self.phase or not point.matches(service, request):
+            return
+        self.armed.pop(0)
+        os.kill(self.pid, signal.SIGKILL)
+        _until_dead(self.pid)
+        self.fired.append(point.name)
+        self.pid = 0  # no kill until the next incarnation runs
+
+
+def _until_dead(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"the operator process {pid} outlived SIGKILL")
+
+
+class OperatorProcess:
+    """``envwake run`` on the stack; each incarnation logs to its own file."""
+
+    def __init__(self, stack: LocalStack, clock_file: Path, killer: Killer) -> None:
+        self.stack, self.clock_file, self.killer = stack, clock_file, killer
+        self.logs: list[Path] = []
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        credentials = self.stack.credentials
+        assert credentials is not None
+        log = self.stack.workdir / f"operator-{len(self.logs) + 1}.log"
+        self.logs.append(log)
+        with log.open("wb") as output:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "envwake", "run",
+                "--config-dir", str(CONFIG),
+                "--virtual-clock", str(self.clock_file),
+                env={
+                    **os.environ,
+                    "KUBECONFIG": str(self.stack.kubeconfig),
+                    "ENVWAKE_GITHUB_APP_ID": str(credentials.app_id),
+                    "ENVWAKE_GITHUB_INSTALLATION_ID": str(credentials.installation_id),
+                    "ENVWAKE_GITHUB_PRIVATE_KEY": credentials.private_key.reveal(),
+                    "ENVWAKE_GITHUB_API_URL": self.stack.github.url,
+                    "ENVWAKE_AWS_ENDPOINT_URL": self.stack.aws.url,
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "ENVWAKE_WORKDIR": str(self.stack.workdir / "operator"),
+                },
+                stdout=output,
+                stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+        self.killer.pid = self.process.pid
+
+    async def restart_when_killed(self) -> None:
+        assert self.process is not None
+        if self.process.returncode is None and self.killer.pid:
+            return  # still running, not killed
+        code = await self.process.wait()
+        assert code == -signal.SIGKILL, f"the operator exited by itself ({code}): {self.tail()}"
+        await self.start()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+    def tail(self) -> str:
+        return self.logs[-1].read_text(errors="replace")[-3000:] if self.logs else ""
+
+
+async def test_sigkill_at_each_step_of_a_wake_converges_to_the_same_end(tmp_path: Path):
+    environments, _ = load_config_dir(CONFIG)
+    environment = environments["dev"]
+    clock = VirtualClock(SATURDAY, speed=SPEED)
+    clock_file = tmp_path / "clock.json"
+    clock.share(clock_file)
+    stack = LocalStack(environment, workdir=tmp_path / "stack", clock=clock, timing=QUICK_STACK)
+    killer = Killer()
+    async with stack:
+        (stack.workdir / "operator").mkdir()
+        stack.github.after_request = lambda method, path, status: killer(
+            "github", f"{method} {path}"
+        )
+        stack.aws.after_action(lambda action: killer("aws", action))
+        operator = OperatorProcess(stack, clock_file, killer)
+        await operator.start()
+        try:
+            await _wake_through_the_night(stack, clock, operator, killer)
+        finally:
+            await operator.stop()
+            stack.aws.after_action(None)
+            stack.github.after_request = None
+            for log in operator.logs:
+                leaks.inspect(f"operator log {log.name}", log.read_text(errors="replace"))
+
+        assert killer.fired == [p.name for p in POINTS]
+        assert len(operator.logs) == len(POINTS) + 1  # one incarnation per kill, and the first
+
+        repo = stack.github.state.repositories[environment.config.git.repository]
+        pulls = list(repo.pulls.values())
+        merged = [pr for pr in pulls if pr.merged]
+        waves = [w for w in start_waves(environment) + stop_waves(environment) if w.services]
+        assert len(merged) == len({pr.head for pr in merged}) == len(waves)  # one per wave
+        assert all(pr.state == "closed" for pr in pulls), [(p.number, p.state) for p in pulls]
+        assert set(repo.store.refs()) == {repo.default_branch}, "no branch left behind"
+        for service in environment.services:
+            path = service.manifest.scaled_object.path
+            assert "minReplicaCount: 0" in repo.store.read_file(repo.default_branch, path), path
+        assert set(stack.cluster_states().values()) == {"stopped"}
+        assert stack.schedules_as_configured(), "the reset put every schedule back"
+
+
+async def _wake_through_the_night(
+    stack: LocalStack, clock: VirtualClock, operator: OperatorProcess, killer: Killer
+) -> None:
+    await asyncio.to_thread(
+        _create_wake,
+        stack,
+        {
+            "startAt": _rfc3339(SATURDAY),
+            "stopAt": _rfc3339(SATURDAY + timedelta(hours=2)),
+            "reason": "killed at every step",
+            "requestedBy": "tests",
+        },
+    )
+
+    async def until(reached: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 150
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            await operator.restart_when_killed()
+            (wake,) = wakes_in(stack.kubernetes).values()
+            status = wake.get("status") or {}
+            if reached(status):
+                return status
+            assert status.get("phase") != "Failed", status
+            await asyncio.sleep(0.05)
+        raise AssertionError(
+            f"{what}: not reached; fired {killer.fired}; wake {status}; log: {operator.tail()}"
+        )
+
+    status = await until(lambda s: s.get("phase") in ("Awake", "Extending"), "awake")
+    assert killer.armed[0].phase == "stop", f"start points not reached: {killer.armed}"
+    killer.phase = "stop"
+    clock.reset(datetime.fromisoformat(status["effectiveStopAt"]), speed=SPEED)
+    status = await until(
+        lambda s: any(step["reason"] == "Asleep" for step in s.get("steps", [])), "asleep"
+    )
+    assert killer.armed[0].phase == "reset", f"stop points not reached: {killer.armed}"
+    killer.phase = "reset"
+    clock.reset(datetime.fromisoformat(status["resetAt"]), speed=SPEED)
+    await until(lambda s: s.get("phase") == "Completed", "completed after the reset")
+
+
+def _create_wake(stack: LocalStack, spec: dict[str, Any]) -> None:
+    import requests
+
+    manifest = stack.wake_manifest("killed", spec)
+    url = f"{stack.kubernetes_url}/apis/envwake.dev/v1alpha1/namespaces/{NAMESPACE}"
+    response = requests.post(f"{url}/environmentwakes", json=manifest, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
