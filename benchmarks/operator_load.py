@@ -11,6 +11,11 @@
 2. GitHub API calls to deliver one wave of N services (N = 1, 5, 10, 20) through the
    GitHub emulator: envwake puts the wave in one change set (one branch, one commit, one
    pull request); the naive way opens one pull request per service.
+3. GitHub API calls per wake, whole: one wake (start, stop at its end, reset) of an
+   environment of 6, 15, 30 or 60 services in 3 waves, handled by the operator (Kopf,
+   the runtime, the real reconciler) on the local stack: kmock, the GitHub emulator with
+   its CI, moto and the sandbox Flux, on a virtual clock. The naive column is what one
+   pull request per service costs, at the per-service price measured in 2.
 
     .venv/bin/python benchmarks/operator_load.py [--environments 50] [--wakes-per 10]
 """
@@ -34,11 +39,19 @@ import kopf
 from envwake import handlers
 from envwake.gitops import AppCredentials, ChangeSet, Edit, GitHubSession, Secret, Timing, deliver
 from envwake.kube import ApiSink
-from envwake.localstack import RESOURCES, KubernetesApi, kopf_operator
+from envwake.localstack import (
+    NAMESPACE,
+    RESOURCES,
+    KubernetesApi,
+    LocalStack,
+    StackTiming,
+    kopf_operator,
+)
 from envwake.model.loading import Environment, load_environment
 from envwake.planning import Rules, WakeRequest, plan_environment
 from envwake.reconciler.report import EnvironmentReport
 from envwake.runtime import Clock, Runtime
+from envwake.sandbox.clock import VirtualClock
 from envwake.sandbox.github import CiJob, GitHubEmulator
 from envwake.sandbox.kubernetes import StampingEmulator
 from envwake.sandbox.repository import flux_files
@@ -77,8 +90,10 @@ def config(index: int, services: int = 20) -> str:
     return "\n".join(lines) + "\n"
 
 
-def environment(index: int) -> Environment:
-    loaded = load_environment(config(index), source=f"env-{index:02d}.yaml", default_name="x")
+def environment(index: int, services: int = 20) -> Environment:
+    loaded = load_environment(
+        config(index, services), source=f"env-{index:02d}.yaml", default_name="x"
+    )
     assert isinstance(loaded, Environment), loaded
     return loaded
 
@@ -242,11 +257,67 @@ def github_calls_per_wave(sizes: Sequence[int]) -> list[tuple[int, int, int]]:
     return rows
 
 
+async def one_whole_wake(services: int, workdir: Path) -> tuple[int, int]:
+    """(GitHub API calls, pull requests) for one wake of an environment of ``services``
+    services, from its creation to its reset, through the operator on the local stack."""
+    env = environment(0, services)
+    saturday = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
+    clock = VirtualClock(saturday, speed=120)
+    timing = StackTiming(ci_seconds=20.0, cluster_seconds=60.0, pods_ready_seconds=10.0)
+    stack = LocalStack(env, workdir=workdir, clock=clock, timing=timing)
+    async with stack, stack.operator() as runtime, aiohttp.ClientSession() as http:
+        path = f"{stack.kubernetes_url}/apis/envwake.dev/v1alpha1/namespaces/{NAMESPACE}"
+        wakes = f"{path}/environmentwakes"
+        before = len(stack.github.requests)
+        spec = {
+            "startAt": saturday.isoformat(),
+            "stopAt": (saturday + timedelta(hours=2)).isoformat(),
+            "reason": "benchmark",
+        }
+        async with http.post(wakes, json=stack.wake_manifest("whole", spec)) as response:
+            assert response.status == 201, await response.text()
+
+        async def status_when(reached: Any) -> dict[str, Any]:
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                async with http.get(f"{wakes}/whole") as response:
+                    status = (await response.json()).get("status") or {}
+                assert status.get("phase") != "Failed", status
+                if reached(status):
+                    return status
+                await asyncio.sleep(0.2)
+            raise TimeoutError(f"the wake of {services} services did not get there: {status}")
+
+        status = await status_when(lambda s: s.get("phase") in ("Awake", "Extending"))
+        clock.reset(datetime.fromisoformat(status["effectiveStopAt"]), speed=clock.speed)
+        await runtime.poke(env.name)
+        status = await status_when(
+            lambda s: any(step["reason"] == "Asleep" for step in s.get("steps", []))
+        )
+        clock.reset(datetime.fromisoformat(status["resetAt"]), speed=clock.speed)
+        await runtime.poke(env.name)
+        await status_when(lambda s: s.get("phase") == "Completed")
+        calls = [r for r in stack.github.requests[before:] if ".git/" not in r[1]]
+        pulls = len(stack.github.state.repositories[stack.repository].pulls)
+    return len(calls), pulls
+
+
+def github_calls_per_wake(sizes: Sequence[int]) -> list[tuple[int, int, int]]:
+    """(services, GitHub API calls for the whole wake, pull requests)."""
+    rows = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as work:
+            calls, pulls = asyncio.run(one_whole_wake(size, Path(work)))
+        rows.append((size, calls, pulls))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--environments", type=int, default=50)
     parser.add_argument("--wakes-per", type=int, default=10)
     parser.add_argument("--wave-sizes", default="1,5,10,20")
+    parser.add_argument("--wake-sizes", default="6,15,30,60")
     args = parser.parse_args()
 
     print(f"1. the operator with {args.environments * args.wakes_per} wakes ...", flush=True)
@@ -271,8 +342,14 @@ def main() -> None:
     sizes = [int(s) for s in args.wave_sizes.split(",")]
     print("2. GitHub API calls to deliver one wave ...", flush=True)
     print("   services in the wave | envwake (one change set) | naive (one PR per service)")
-    for size, ours, naive in github_calls_per_wave(sizes):
+    per_wave = github_calls_per_wave(sizes)
+    for size, ours, naive in per_wave:
         print(f"   {size:>21} | {ours:>24} | {naive:>26}")
+    per_pull = per_wave[0][1]  # one service, one pull request: the price of a pull request
+    print("3. GitHub API calls for one whole wake (start, stop, reset) through the operator ...")
+    print("   services | pull requests | envwake API calls | naive (a PR per service, each x2)")
+    for size, calls, pulls in github_calls_per_wake([int(s) for s in args.wake_sizes.split(",")]):
+        print(f"   {size:>8} | {pulls:>13} | {calls:>17} | {size * 2 * per_pull:>32}")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ class ProgressWatcher:
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._response: Any = None  # the open watch (a urllib3 response)
+        self._response_lock = threading.Lock()
         self._written: dict[str, dict[str, str]] = {}  # per wake uid: annotations we wrote
 
     def start(self) -> None:
@@ -54,9 +55,9 @@ class ProgressWatcher:
 
     def stop(self) -> None:
         self.stopping.set()
-        response = self._response
-        if response is not None:
-            response.shutdown()  # wakes the thread blocked reading the watch
+        with self._response_lock:
+            if self._response is not None:
+                self._response.shutdown()  # wakes the thread blocked reading the watch
         if self._thread is not None:
             self._thread.join(self.watch_seconds + 5)
 
@@ -93,10 +94,12 @@ class ProgressWatcher:
             timeout_seconds=self.watch_seconds,
             _preload_content=False,
         )
-        self._response = response
-        try:
-            if self.stopping.is_set():
+        with self._response_lock:
+            if self.stopping.is_set():  # stop() came while the watch was being opened
+                response.close()
                 return
+            self._response = response
+        try:
             for line in iter_resp_lines(response):  # type: ignore[no-untyped-call]
                 event = json.loads(line)
                 if event.get("type") in ("ADDED", "MODIFIED"):
@@ -106,8 +109,11 @@ class ProgressWatcher:
                 elif event.get("type") == "ERROR":  # 410 Gone: too old a version; list again
                     return
         finally:
-            self._response = None
-            response.release_conn()
+            with self._response_lock:
+                self._response = None
+            # Closed, not returned to the pool: a half-read watch left open would keep
+            # the API server's side of it streaming until its timeout.
+            response.close()
 
     def post(self, wake: dict[str, Any]) -> None:
         """Post the messages ``wake`` has not posted yet, recording each on the wake."""
