@@ -78,6 +78,20 @@ def test_bad_metrics_port(capsys):
     assert "--metrics-port 'http' must be a TCP port number" in capsys.readouterr().err
 
 
+def test_a_missing_virtual_clock_file_is_named(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--config-dir", str(CONFIG), "--virtual-clock", str(tmp_path / "no")])
+    assert f"--virtual-clock '{tmp_path / 'no'}': no such file" in capsys.readouterr().err
+
+
+def test_the_virtual_clock_flag_is_not_in_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    assert "--config-dir" in text
+    assert "virtual" not in text
+
+
 async def test_metrics_are_served_in_the_prometheus_text_format():
     import socket
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,3 +77,39 @@ def test_refuses_a_speed_that_is_not_positive(speed):
 def test_refuses_a_naive_origin():
     with pytest.raises(ValueError, match="time zone"):
         VirtualClock(datetime(2026, 11, 28, 10, 0))
+
+
+def test_a_shared_clock_is_followed_by_another_reader_jumps_included(tmp_path):
+    shared = VirtualClock(ORIGIN, speed=60.0)
+    shared.share(tmp_path / "clock.json")
+    follower = VirtualClock.follow(tmp_path / "clock.json")
+    assert abs((follower.now() - shared.now()).total_seconds()) < 5  # 60x: a few ms real
+    shared.jump(timedelta(hours=12))
+    assert abs((follower.now() - (ORIGIN + timedelta(hours=12))).total_seconds()) < 5
+    assert follower.speed == 60.0
+    with pytest.raises(RuntimeError, match="moves only with the process that shares it"):
+        follower.reset(ORIGIN, speed=1.0)
+
+
+def test_following_a_clock_that_is_not_shared_says_where(tmp_path):
+    with pytest.raises(ValueError, match="no shared clock at"):
+        VirtualClock.follow(tmp_path / "nothing.json")
+
+
+async def test_a_deadline_sleep_ends_when_the_clock_jumps_past_it():
+    virtual = VirtualClock(ORIGIN, speed=1.0)
+    trigger = asyncio.Event()
+    sleeping = asyncio.create_task(virtual.sleep_until_triggered(trigger, 3600.0))
+    await asyncio.sleep(0)
+    assert not sleeping.done()
+    virtual.jump(timedelta(hours=2))
+    await asyncio.wait_for(sleeping, timeout=5)  # ends within a tenth of a second
+
+
+async def test_a_deadline_sleep_ends_when_triggered():
+    virtual = VirtualClock(ORIGIN, speed=1.0)
+    trigger = asyncio.Event()
+    sleeping = asyncio.create_task(virtual.sleep_until_triggered(trigger, None))
+    await asyncio.sleep(0)
+    trigger.set()
+    await asyncio.wait_for(sleeping, timeout=5)
