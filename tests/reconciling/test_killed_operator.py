@@ -31,6 +31,8 @@ from envwake.localstack import NAMESPACE, LocalStack
 from envwake.planning.waves import start_waves, stop_waves
 from envwake.sandbox import leaks
 from envwake.sandbox.clock import VirtualClock
+from envwake.wakes.api import connect
+from envwake.wakes.request import rfc3339
 from tests.fakes import QUICK_STACK
 from tests.slack.conftest import CONFIG, TOKYO, wakes_in
 
@@ -99,10 +101,10 @@ class Killer:
         if point.phase != self.phase or not point.matches(service, request):
             return
         self.armed.pop(0)
-        os.kill(self.pid, signal.SIGKILL)
-        _until_dead(self.pid)
+        pid, self.pid = self.pid, 0  # no kill until the next incarnation sets its own
+        os.kill(pid, signal.SIGKILL)
+        _until_dead(pid)
         self.fired.append(point.name)
-        self.pid = 0  # no kill until the next incarnation runs
 
 
 def _until_dead(pid: int) -> None:
@@ -110,7 +112,7 @@ def _until_dead(pid: int) -> None:
     while time.monotonic() < deadline:
         try:
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
+        except FileNotFoundError:
             return
         if state in ("Z", "X"):
             return
@@ -219,16 +221,14 @@ async def test_sigkill_at_each_step_of_a_wake_converges_to_the_same_end(tmp_path
 async def _wake_through_the_night(
     stack: LocalStack, clock: VirtualClock, operator: OperatorProcess, killer: Killer
 ) -> None:
-    await asyncio.to_thread(
-        _create_wake,
-        stack,
-        {
-            "startAt": _rfc3339(SATURDAY),
-            "stopAt": _rfc3339(SATURDAY + timedelta(hours=6)),  # minutes of real time
-            "reason": "killed at every step",
-            "requestedBy": "tests",
-        },
-    )
+    wakes = connect(str(stack.kubeconfig), None, NAMESPACE)
+    spec = {
+        "startAt": rfc3339(SATURDAY, UTC),
+        "stopAt": rfc3339(SATURDAY + timedelta(hours=6), UTC),  # minutes of real time
+        "reason": "killed at every step",
+        "requestedBy": "tests",
+    }
+    await asyncio.to_thread(wakes.create, stack.wake_manifest("killed", spec))
 
     async def until(reached: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
         deadline = time.monotonic() + 150
@@ -261,16 +261,3 @@ async def _wake_through_the_night(
 def fast_forward(clock: VirtualClock, to: str) -> None:
     """Jump to ``to``, unless (on a slow machine) the clock is already past it."""
     clock.reset(max(datetime.fromisoformat(to), clock.now()), speed=SPEED)
-
-
-def _create_wake(stack: LocalStack, spec: dict[str, Any]) -> None:
-    import requests
-
-    manifest = stack.wake_manifest("killed", spec)
-    url = f"{stack.kubernetes_url}/apis/envwake.dev/v1alpha1/namespaces/{NAMESPACE}"
-    response = requests.post(f"{url}/environmentwakes", json=manifest, timeout=10)
-    assert response.status_code == 201, response.text
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -172,7 +172,7 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
     from envwake.gitops import GitHubSession, Timing
     from envwake.kube import ApiSink, KubernetesClusterView
     from envwake.reconciler import Adapters, Reconciler
-    from envwake.runtime import Runtime
+    from envwake.runtime import Runtime, sleep_until_triggered
     from envwake.sandbox.clock import VirtualClock
 
     try:
@@ -217,12 +217,8 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
     kopf.configure(
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
     )
-    if clock is None:
-        runtime = Runtime(environments, reconciler, sink)
-    else:
-        runtime = Runtime(
-            environments, reconciler, sink, clock=clock, sleep=clock.sleep_until_triggered
-        )
+    deadline_sleep = clock.sleep_until_triggered if clock else sleep_until_triggered
+    runtime = Runtime(environments, reconciler, sink, clock=clock, sleep=deadline_sleep)
     kopf.run(
         registry=handlers.registry(),
         clusterwide=not settings.namespaces,

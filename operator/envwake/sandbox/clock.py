@@ -66,9 +66,9 @@ class VirtualClock:
             remaining = None if deadline is None else (deadline - self.now()).total_seconds()
             if remaining is not None and remaining <= 0:
                 return
-            slice_ = 0.1 if remaining is None else min(remaining / self.speed, 0.1)
+            step = 0.1 if remaining is None else min(remaining / self.speed, 0.1)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(trigger.wait(), timeout=slice_)
+                await asyncio.wait_for(trigger.wait(), timeout=step)
 
     def jump(self, delta: timedelta) -> None:
         """Move ahead by ``delta`` at once."""
