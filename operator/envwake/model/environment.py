@@ -33,6 +33,7 @@ from envwake.model.durations import parse_duration
 __all__ = [
     "AwsSettings",
     "CalendarSettings",
+    "Dependency",
     "DeploymentManifest",
     "Entry",
     "EnvironmentConfig",
@@ -250,6 +251,7 @@ class ScaledObjectManifest(_Model):
 class DeploymentManifest(_Model):
     path: ManifestPath
     timestamp_key_name: str | None = None
+    compact_seq_indent: bool | None = None  # accepted from the original tool; not needed
 
     @field_validator("timestamp_key_name")
     @classmethod
@@ -266,12 +268,37 @@ class ServiceManifests(_Model):
     deployment: DeploymentManifest | None = None
 
 
+class Dependency(_Model):
+    """What an entry needs up first. The original tool writes ``{type, name}``; envwake
+    also takes a bare name (``type`` is then whichever entry has that name)."""
+
+    type: Literal["service", "rdscluster"] | None = None
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a service or an rdscluster")
+        return value
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _dependency(value: object) -> object:
+    return {"name": value} if isinstance(value, str) else value
+
+
+DependencyRef = Annotated[Dependency, BeforeValidator(_dependency)]
+
+
 class ServiceEntry(_Model):
     type: Literal["service"]
     namespace: Namespace
     service_name: ObjectName
     manifest: ServiceManifests
-    dependencies: tuple[str, ...] = ()
+    dependencies: tuple[DependencyRef, ...] = ()
     replicas: int | None = Field(default=None, ge=0, le=MAX_REPLICAS, strict=True)
 
     @property
@@ -289,7 +316,7 @@ class RdsClusterEntry(_Model):
     origin_start_time: str
     stop_schedule_name: ScheduleName
     origin_stop_time: str
-    dependencies: tuple[str, ...] = ()
+    dependencies: tuple[DependencyRef, ...] = ()
 
     @property
     def key(self) -> str:

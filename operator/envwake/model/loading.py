@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ruamel.yaml.error import YAMLError
 
 from envwake.model.environment import (
+    Dependency,
     EnvironmentConfig,
     RdsClusterEntry,
     ServiceEntry,
@@ -116,7 +117,9 @@ def _resolve(
                 problems.append(Problem(source, where, str(exc)))
                 continue
             if target in keys:
-                problems.append(Problem(source, where, f"dependency {reference!r} is listed twice"))
+                problems.append(
+                    Problem(source, where, f"dependency {reference.name!r} is listed twice")
+                )
             else:
                 keys.append(target)
         resolved.setdefault(entry.key, tuple(keys))
@@ -130,27 +133,40 @@ class _Unresolved(Exception):
 def _dependency_target(
     config: EnvironmentConfig,
     entry: ServiceEntry | RdsClusterEntry,
-    reference: str,
+    reference: Dependency,
     seen: Mapping[str, int],
     by_service_name: Mapping[str, list[str]],
 ) -> str:
     """The key ``reference`` names; raises ``_Unresolved`` saying why it names none."""
-    candidates = [reference] if reference in seen else by_service_name.get(reference, [])
+    name = reference.name
+
+    def type_of(key: str) -> str:
+        return "service" if isinstance(config.services[seen[key]], ServiceEntry) else "rdscluster"
+
+    candidates = [name] if name in seen else by_service_name.get(name, [])
+    if reference.type is not None:
+        typed = [key for key in candidates if type_of(key) == reference.type]
+        if reference.type == "service" and not typed:
+            typed = [key for key in by_service_name.get(name, []) if key != name]
+        if candidates and not typed:
+            raise _Unresolved(
+                f"dependency {name!r} is written as type {reference.type} but names "
+                f"a {type_of(candidates[0])}"
+            )
+        candidates = typed
     if not candidates:
-        raise _Unresolved(
-            f"unknown dependency {reference!r}: no service or rdscluster has that name"
-        )
+        what = reference.type or "service or rdscluster"
+        raise _Unresolved(f"unknown dependency {name!r}: no {what} has that name")
     if len(candidates) > 1:
         options = ", ".join(candidates)
         raise _Unresolved(
-            f"dependency {reference!r} is ambiguous ({options}); write namespace/serviceName"
+            f"dependency {name!r} is ambiguous ({options}); write namespace/serviceName"
         )
     target = candidates[0]
+    found = type_of(target)
     if target == entry.key:
         raise _Unresolved(f"{entry.key!r} depends on itself")
-    if isinstance(entry, RdsClusterEntry) and isinstance(
-        config.services[seen[target]], ServiceEntry
-    ):
+    if isinstance(entry, RdsClusterEntry) and found == "service":
         raise _Unresolved(
             f"rdscluster {entry.key!r} cannot depend on service {target!r}: "
             "clusters start before services"
