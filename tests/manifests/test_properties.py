@@ -137,3 +137,25 @@ def assert_same_line_endings(before, after):
             assert line.endswith("\r\n") == crlf, repr(line)
     assert after.startswith("\ufeff") == before.startswith("\ufeff")
     assert after.endswith("\n") == before.endswith("\n")
+
+
+@given(text=files(), replicas=st.integers(0, 2**31 - 1))
+def test_removing_an_inserted_min_replicas_gives_back_the_text_byte_for_byte(text, replicas):
+    original = load_all(text)
+    so = by_kind(original, "ScaledObject")["spec"]
+    inserted = manifests.set_min_replicas(text, replicas, source="gen.yaml")
+    removed = manifests.remove_min_replicas(inserted.text, source="gen.yaml")
+    if "minReplicaCount" not in so:
+        assert removed.text == text
+        assert removed.before == str(replicas)
+    expected = copy.deepcopy(original)
+    by_kind(expected, "ScaledObject")["spec"].pop("minReplicaCount", None)
+    assert load_all(removed.text) == expected
+    assert removed.after is None
+    changes = line_changes(inserted.text, removed.text)
+    assert [tag for tag, *_ in changes] == ["delete"]
+    assert all("minReplicaCount" in line for line in changes[0][1])
+    assert_same_line_endings(inserted.text, removed.text)
+    again = manifests.remove_min_replicas(removed.text, source="gen.yaml")
+    assert again.changed is False
+    assert again.text == removed.text

@@ -40,6 +40,20 @@ def register(subparsers: Any) -> None:
     )
     replicas.set_defaults(run=_set_min_replicas)
 
+    unset = commands.add_parser(
+        "unset-min-replicas",
+        help="remove a ScaledObject's minReplicaCount (KEDA's default, 0, applies)",
+    )
+    unset.add_argument("file", type=Path, metavar="FILE")
+    _add_selectors(unset, default_kind="ScaledObject")
+    unset.add_argument(
+        "--field",
+        default="spec.minReplicaCount",
+        metavar="DOTTED.PATH",
+        help="the field to remove (default: spec.minReplicaCount)",
+    )
+    unset.set_defaults(run=_unset_min_replicas)
+
     annotation = commands.add_parser(
         "set-annotation", help="set a pod-template annotation (makes Flagger roll the pods)"
     )
@@ -73,6 +87,14 @@ def _set_min_replicas(args: argparse.Namespace) -> int:
     return _write(args.file, edit)
 
 
+def _unset_min_replicas(args: argparse.Namespace) -> int:
+    text = files.read_text(args.file)
+    edit = manifests.remove_min_replicas(
+        text, source=str(args.file), kind=args.kind, name=args.name, field=args.field
+    )
+    return _write(args.file, edit)
+
+
 def _set_annotation(args: argparse.Namespace) -> int:
     text = files.read_text(args.file)
     edit = manifests.set_pod_template_annotation(
@@ -102,10 +124,11 @@ def _parse_replicas(raw: str, file: Path) -> int:
 
 
 def _write(file: Path, edit: manifests.FieldEdit) -> int:
+    after = "absent" if edit.after is None else edit.after
     if edit.changed:
         files.write_text_atomically(file, edit.text)
         before = "absent" if edit.before is None else edit.before
-        print(f"{file}: {edit.document}: {edit.field}: {before} -> {edit.after}")
+        print(f"{file}: {edit.document}: {edit.field}: {before} -> {after}")
     else:
-        print(f"{file}: {edit.document}: {edit.field} is already {edit.after}; unchanged")
+        print(f"{file}: {edit.document}: {edit.field} is already {after}; unchanged")
     return 0

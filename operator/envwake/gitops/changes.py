@@ -130,7 +130,8 @@ def changes_by_path(change: ChangeSet, changes: list[FieldEdit]) -> list[tuple[s
 
 
 def _line(change: FieldEdit) -> str:
-    return f"{change.document}: {change.field}: {change.before or 'absent'} -> {change.after}"
+    before, after = change.before or "absent", change.after or "absent"
+    return f"{change.document}: {change.field}: {before} -> {after}"
 
 
 def _cell(value: str | None) -> str:

@@ -45,7 +45,7 @@ class FieldEdit:
     document: str
     field: str
     before: str | None  # the value's text in the source; None when the key was absent
-    after: str
+    after: str | None  # None when the key is (now) absent
     changed: bool
 
 
