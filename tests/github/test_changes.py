@@ -17,9 +17,16 @@ spec:
 """
 
 
-def test_resetting_an_absent_min_replica_count_changes_nothing():
-    # KEDA's minReplicaCount defaults to 0: absent already is the normal state
-    edit = Edit("apps/fraud.yaml", "min-replicas", 0).apply(ABSENT)
+def test_restoring_an_absent_min_replica_count_removes_the_line_it_added():
+    raised = Edit("apps/fraud.yaml", "min-replicas", 2).apply(ABSENT)
+    restored = Edit("apps/fraud.yaml", "min-replicas", None).apply(raised.text)
+    assert restored.changed is True
+    assert (restored.before, restored.after) == ("2", None)
+    assert restored.text == ABSENT
+
+
+def test_restoring_absent_where_it_is_absent_changes_nothing():
+    edit = Edit("apps/fraud.yaml", "min-replicas", None).apply(ABSENT)
     assert edit.changed is False
     assert edit.text == ABSENT
 

@@ -3,6 +3,7 @@ merges, simulated CI, and every failure path."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -89,14 +90,57 @@ def test_waits_for_the_gating_check_without_sleeping_on_the_wall_clock(flux):
     assert count(flux, "PUT", r"/pulls/\d+/merge") == 1
 
 
-def test_delivering_again_finds_the_merged_pull_request_without_cloning(flux):
+def test_delivering_again_reads_the_base_branch_and_finds_it_done(flux):
     first = run(flux)
-    fetches = len(flux.github.git_bytes_sent)
+    pushes, calls = count(flux, "POST", r"git-receive-pack"), len(flux.github.requests)
+    again = run(flux)
+    assert again.status == "unchanged"
+    assert again.base_sha == first.merge_sha  # the base head that holds it
+    assert len(flux.repo.pulls) == 1
+    assert count(flux, "POST", r"git-receive-pack") == pushes  # nothing pushed
+    # the token, the (absent) open pull request, revoking: no branch rules, no merge
+    made = [(m, p) for m, p, _ in flux.github.requests[calls:] if not p.endswith(".git")]
+    assert [m for m, _ in made if "/pulls" in _ or "/merge" in _] == ["GET"]
+
+
+def test_the_same_change_a_week_later_is_delivered_again(flux):
+    """Last week's merged pull request of the same content proves nothing: the stop put
+    the values back since, so tonight's wake must change them again."""
+    first = run(flux)
+    files = {path: flux.base_file(path) for path in WAKE.paths}
+    flux.github.service.push_to_base(
+        REPO,
+        {
+            path: text.replace("minReplicaCount: 2", "minReplicaCount: 0")
+            for path, text in files.items()
+        }
+        | {
+            "apps/payments/ledger/scaledobject.yaml": files[
+                "apps/payments/ledger/scaledobject.yaml"
+            ].replace("minReplicaCount: 1", "minReplicaCount: 0")
+        },
+        "the stop of last week (another pull request)",
+    )
+    assert "minReplicaCount: 0" in flux.base_file("apps/shop/api/scaledobject.yaml")
     again = run(flux)
     assert again.status == "merged"
-    assert again.pull.number == first.pull.number
-    assert len(flux.repo.pulls) == 1
-    assert len(flux.github.git_bytes_sent) == fetches  # no clone, no push
+    assert again.pull.number != first.pull.number
+    assert "minReplicaCount: 2" in flux.base_file("apps/shop/api/scaledobject.yaml")
+    assert "minReplicaCount: 1" in flux.base_file("apps/payments/ledger/scaledobject.yaml")
+    assert [pr.merged for pr in flux.repo.pulls.values()] == [True, True]
+
+
+def test_each_action_instance_has_its_own_branch():
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    saturday = datetime(2026, 11, 28, 22, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    this_week = dataclasses.replace(WAKE, action="stop", instant=saturday)
+    next_week = dataclasses.replace(this_week, instant=saturday + timedelta(days=7))
+    assert this_week.branch.startswith("envwake/dev/stop-20261128T1300Z-")
+    assert this_week.branch != next_week.branch
+    assert this_week.branch == dataclasses.replace(this_week).branch  # stable for a restart
+    assert this_week.digest == next_week.digest  # same content
 
 
 def test_values_already_in_place_make_no_commit_branch_or_pull_request(flux):
@@ -258,6 +302,30 @@ def test_merge_queue_enqueues_instead_of_merging(flux):
     assert delivery.status == "merged"
     assert count(flux, "POST", r"^/graphql$") == 1
     assert count(flux, "PUT", r"/merge$") == 0
+
+
+def test_a_merge_queue_that_never_merges_times_out(flux):
+    flux.repo.merge_queue = True
+    flux.repo.merge_queue_paused = True
+    with pytest.raises(errors.ChecksTimedOut, match="the merge queue did not finish within 900s"):
+        run(flux)
+    (pr,) = flux.repo.pulls.values()
+    assert pr.state == "open"  # left for the next attempt to adopt
+    assert flux.time.now <= 900 + 60  # waited out once, not for ever
+
+
+def test_a_required_check_github_keeps_expecting_times_out_naming_it(flux):
+    """Classic branch protection: ``rules/branches`` reports nothing, and the merge keeps
+    being refused with 405 'Required status check ... is expected'."""
+    flux.repo.required_checks = []  # what rules/branches returns
+    flux.github.service.inject(
+        Fault("PUT", r"/merge$", 405, message='Required status check "e2e" is expected.', times=500)
+    )
+    with pytest.raises(errors.ChecksTimedOut) as timed_out:
+        run(flux)
+    assert timed_out.value.checks == ["required check e2e"]
+    assert "required check e2e did not finish within 900s" in str(timed_out.value)
+    assert count(flux, "PUT", r"/merge$") < 500
 
 
 @pytest.mark.parametrize("method", ["merge", "squash", "rebase"])

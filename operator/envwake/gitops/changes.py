@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from envwake import manifests
 from envwake.manifests import FieldEdit
 
-__all__ = ["ChangeSet", "Edit"]
+__all__ = ["BRANCH_PREFIX", "ChangeSet", "Edit"]
 
 KEDA_MIN_REPLICAS = "spec.minReplicaCount"
+BRANCH_PREFIX = "envwake/"  # + environment + "/": every branch envwake makes
 
 
 @dataclass(frozen=True)
 class Edit:
-    """Set one field of one manifest: a min-replica count, or a pod-template annotation."""
+    """Set one field of one manifest: a min-replica count (None: remove it, so KEDA's
+    default applies), or a pod-template annotation."""
 
     path: str
     kind: Literal["min-replicas", "annotation"]
-    value: int | str
+    value: int | str | None
     key: str | None = None  # the annotation key
     field: str = KEDA_MIN_REPLICAS
     document_name: str | None = None
@@ -30,8 +32,16 @@ class Edit:
 
     def apply(self, text: str) -> FieldEdit:
         if self.kind == "min-replicas":
+            if self.value is None:
+                return manifests.remove_min_replicas(
+                    text,
+                    source=self.path,
+                    kind=self.document_kind,
+                    name=self.document_name,
+                    field=self.field,
+                )
             assert isinstance(self.value, int)
-            edit = manifests.set_min_replicas(
+            return manifests.set_min_replicas(
                 text,
                 self.value,
                 source=self.path,
@@ -39,12 +49,8 @@ class Edit:
                 name=self.document_name,
                 field=self.field,
             )
-            if self.value == 0 and edit.before is None and self.field == KEDA_MIN_REPLICAS:
-                # KEDA's default is 0: an absent minReplicaCount already says it, and a
-                # reset must not add a line to a manifest nobody asked us to change.
-                return dataclasses.replace(edit, text=text, after="0 (absent)", changed=False)
-            return edit
         assert self.key is not None
+        assert self.value is not None
         return manifests.set_pod_template_annotation(
             text,
             self.key,
@@ -73,6 +79,7 @@ class ChangeSet:
     edits: tuple[Edit, ...]
     wakes: tuple[str, ...] = ()  # "namespace/name (requested by ...)", for people
     reason: str | None = None
+    instant: datetime | None = None  # when the action is due: one branch per action instance
 
     @property
     def digest(self) -> str:
@@ -82,7 +89,11 @@ class ChangeSet:
 
     @property
     def branch(self) -> str:
-        return f"envwake/{self.environment}/{self.action}-{self.digest}"
+        """``envwake/<environment>/<action>-<instant>-<digest>``: the same action instance
+        with the same content always has this branch (a restart finds its pull request),
+        and next week's stop has its own."""
+        when = f"{self.instant.astimezone(UTC):%Y%m%dT%H%MZ}-" if self.instant else ""
+        return f"{BRANCH_PREFIX}{self.environment}/{self.action}-{when}{self.digest}"
 
     @property
     def paths(self) -> list[str]:

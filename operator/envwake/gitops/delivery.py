@@ -1,20 +1,25 @@
 """Deliver a change set to the base branch: one commit, one pull request, merged only
 when it is safe, and never twice.
 
-1. A merged pull request for the change's branch means it is done. An open one is
-   adopted.
-2. Clone the base (blobless, depth 1, sparse), apply the edits. Nothing changed: no
-   commit, branch or pull request (an adopted one is closed as no longer needed).
-3. Push the commit to the deterministic branch with ``--force-with-lease`` (skipped
-   when the branch already holds the same change), open the pull request if needed.
-4. Merge only when the head is the commit we pushed, every gating check (check runs
+What is done is read from the repository, not from pull-request history: a change is
+delivered when the base branch holds it. (A merged pull request of last week's stop
+proves nothing about tonight's.)
+
+1. Clone the base (blobless, depth 1, sparse), apply the edits. Nothing changed: no
+   commit, branch or pull request; an open one of ours is closed as no longer needed.
+2. Push the commit to the action instance's branch with ``--force-with-lease``
+   (skipped when the branch already holds the same change); adopt its open pull request
+   after a restart, or open one.
+3. Merge only when the head is the commit we pushed, every gating check (check runs
    AND commit statuses) is success/neutral/skipped, and GitHub says ``mergeable``;
    merge with the head-SHA guard, or enqueue where a merge queue is required.
-5. Confirm ``merged``, record the merge commit, delete the branch.
+4. Confirm ``merged``, record the merge commit, delete the branch.
 
+One deadline (``Timing.check_timeout``) covers the whole delivery, every wait in it:
+checks, mergeability, a required check GitHub expects, the merge queue, regenerations.
 A failed check closes the pull request with a comment naming it; a base that moved
 into a conflict, or a head someone else changed, regenerates the commit from the new
-base (bounded); checks that never finish time out, named.
+base (bounded).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from envwake import errors
 from envwake.gitops.changes import ChangeSet
@@ -33,7 +38,14 @@ from envwake.gitops.workingcopy import WorkingCopy
 from envwake.manifests import FieldEdit
 from envwake.model.environment import GitSettings
 
-__all__ = ["Delivery", "Timing", "deliver"]
+__all__ = ["UNKNOWN", "Delivery", "Timing", "deliver"]
+
+
+class _Unknown:
+    """Not looked up yet: ``deliver`` asks GitHub."""
+
+
+UNKNOWN: Final = _Unknown()
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class Delivery:
     merge_sha: str | None = None
     changes: tuple[FieldEdit, ...] = ()
     regenerations: int = 0
+    base_sha: str | None = None  # the base head that holds the change (unchanged: as read)
 
 
 class _Regenerate(Exception):
@@ -71,20 +84,18 @@ def deliver(
     workdir: Path,
     timing: Timing | None = None,
     on_step: Callable[[str, str], None] | None = None,
+    open_pull: Pull | _Unknown | None = UNKNOWN,
 ) -> Delivery:
-    """Deliver ``change``; ``on_step(reason, message)`` hears each step as it happens."""
+    """Deliver ``change``; ``on_step(reason, message)`` hears each step as it happens.
+    ``open_pull``: the branch's open pull request when the caller knows it (None: none)."""
     timing = timing or Timing()
     step = on_step or (lambda reason, message: None)
     base = git.base_branch
-    pulls = session.find_pulls(change.branch, base)
-    done = next((p for p in pulls if p.merged), None)
-    if done is not None:
-        session.delete_branch(change.branch)
-        return Delivery("merged", change.branch, done, done.merge_commit_sha)
-    adopted = next((p for p in pulls if p.state == "open"), None)
-
-    required, merge_queue = session.branch_rules(base)
-    gating = list(git.checks) if git.checks is not None else required
+    adopted = (
+        session.open_pull(change.branch, base) if isinstance(open_pull, _Unknown) else open_pull
+    )
+    deadline = _Deadline(timing)
+    rules: tuple[list[str], bool] | None = None
 
     for regeneration in range(timing.regenerations + 1):
         with tempfile.TemporaryDirectory(dir=workdir, prefix="envwake-") as scratch:
@@ -103,8 +114,11 @@ def deliver(
                         comment="envwake: the base branch already holds "
                         "these values; nothing to merge.",
                     )
+                if adopted is not None or copy.remote_branch(change.branch) is not None:
                     session.delete_branch(change.branch)
-                return Delivery("unchanged", change.branch, changes=tuple(changes))
+                return Delivery(
+                    "unchanged", change.branch, changes=tuple(changes), base_sha=copy.head
+                )
             local = copy.commit(change.commit_message(changes), change.paths)
             remote = copy.remote_branch(change.branch)
             if remote is not None and copy.same_change(remote, local):
@@ -114,6 +128,10 @@ def deliver(
                 head = local
                 step("Pushed", f"pushed {change.branch} ({local[:12]})")
 
+        if rules is None:
+            rules = session.branch_rules(base)
+        required, merge_queue = rules
+        gating = list(git.checks) if git.checks is not None else required
         if adopted is None:
             pull = session.create_pull(
                 branch=change.branch, base=base, title=change.title, body=change.body(changes)
@@ -123,10 +141,12 @@ def deliver(
             pull = adopted
         try:
             merged = _gate_and_merge(
-                session, pull, head, gating, merge_queue, git, timing, change, step
+                session, pull, head, gating, merge_queue, git, deadline, change, step
             )
         except _Regenerate:
             adopted = session.get_pull(pull.number)
+            if adopted.state != "open":
+                adopted = None
             continue
         except errors.GitOpsError as exc:  # the pull request it happened to goes with it
             closed = isinstance(exc, errors.ChecksFailed | errors.PullRequestClosed)
@@ -137,7 +157,13 @@ def deliver(
         )
         session.delete_branch(change.branch)
         return Delivery(
-            "merged", change.branch, merged, merged.merge_commit_sha, tuple(changes), regeneration
+            "merged",
+            change.branch,
+            merged,
+            merged.merge_commit_sha,
+            tuple(changes),
+            regeneration,
+            base_sha=merged.merge_commit_sha,
         )
     blocked = errors.MergeBlocked(
         f"{change.branch}: still not mergeable after {timing.regenerations} regenerations "
@@ -146,6 +172,24 @@ def deliver(
     if adopted is not None:
         blocked.pull = (adopted.number, adopted.url, "open")
     raise blocked
+
+
+class _Deadline:
+    """The one deadline of a delivery: every wait in it goes through ``wait``."""
+
+    def __init__(self, timing: Timing) -> None:
+        self.timing = timing
+        self.at = timing.monotonic() + timing.check_timeout
+
+    def wait(self, seconds: float, *, number: int, what: list[str]) -> None:
+        """Sleep ``seconds``, or raise ChecksTimedOut naming ``what`` once it is past."""
+        if self.timing.monotonic() >= self.at:
+            raise errors.ChecksTimedOut(
+                f"pull request #{number}: {', '.join(what)} did not finish within "
+                f"{self.timing.check_timeout:.0f}s",
+                checks=what,
+            )
+        self.timing.sleep(seconds)
 
 
 def _apply(change: ChangeSet, copy: WorkingCopy) -> list[FieldEdit]:
@@ -172,11 +216,11 @@ def _gate_and_merge(
     gating: list[str],
     merge_queue: bool,
     git: GitSettings,
-    timing: Timing,
+    deadline: _Deadline,
     change: ChangeSet,
     step: Callable[[str, str], None],
 ) -> Pull:
-    deadline = timing.monotonic() + timing.check_timeout
+    timing = deadline.timing
     enqueued = False
     announced = False
     while True:
@@ -207,14 +251,11 @@ def _gate_and_merge(
             )
         waiting = [c.name for c in checks if c.state in ("pending", "missing")]
         if waiting or current.mergeable is None:
-            if timing.monotonic() >= deadline:
-                names = waiting or ["mergeability"]
-                raise errors.ChecksTimedOut(
-                    f"pull request #{pull.number}: {', '.join(names)} did not finish within "
-                    f"{timing.check_timeout:.0f}s",
-                    checks=names,
-                )
-            timing.sleep(timing.poll if waiting else timing.mergeable_poll)
+            deadline.wait(
+                timing.poll if waiting else timing.mergeable_poll,
+                number=pull.number,
+                what=waiting or ["mergeability"],
+            )
             continue
         if current.mergeable is False:
             raise _Regenerate  # the base moved into a conflict
@@ -227,7 +268,7 @@ def _gate_and_merge(
             if not enqueued:
                 session.enqueue(current)
                 enqueued = True
-            timing.sleep(timing.poll)
+            deadline.wait(timing.poll, number=pull.number, what=["the merge queue"])
             continue
         try:
             session.merge(pull.number, sha=head, method=git.merge_method)
@@ -239,7 +280,7 @@ def _gate_and_merge(
                 merge_queue = True
                 continue
             if "expected" in message:  # a required check GitHub knows of has not reported
-                timing.sleep(timing.poll)
+                deadline.wait(timing.poll, number=pull.number, what=[_expected(refused.message)])
                 continue
             if "not mergeable" in message:
                 raise _Regenerate from None
@@ -252,3 +293,9 @@ def _gate_and_merge(
                 f"pull request #{pull.number} reports not merged after merging"
             )
         return confirmed
+
+
+def _expected(message: str) -> str:
+    """The check GitHub says it expects ('Required status check "build" is expected.')."""
+    quoted = message.split('"')
+    return f"required check {quoted[1]}" if len(quoted) >= 3 else "a required check"

@@ -270,6 +270,50 @@ class GitHubSession:
 
         return self._call(f"listing pull requests of {branch}", action)
 
+    def open_pull(self, branch: str, base: str) -> Pull | None:
+        """The open pull request from ``branch`` into ``base``, if there is one."""
+
+        def action(github: Github) -> Pull | None:
+            pulls = self._repo(github).get_pulls(
+                state="open", head=f"{self.owner}:{branch}", base=base
+            )
+            return next((_pull(p) for p in pulls), None)
+
+        return self._call(f"looking for the open pull request of {branch}", action)
+
+    def branches(self, prefix: str) -> dict[str, str]:
+        """Every branch whose name starts with ``prefix``, with its head commit (one call:
+        ``git/matching-refs``)."""
+
+        def action(github: Github) -> dict[str, str]:
+            url = f"{self._repo(github).url}/git/matching-refs/heads/{prefix}"
+            _, refs = github.requester.requestJsonAndCheck("GET", url)
+            return {
+                str(ref["ref"]).removeprefix("refs/heads/"): str(ref["object"]["sha"])
+                for ref in refs or []
+            }
+
+        return self._call(f"listing the branches {prefix}*", action)
+
+    def contains(self, descendant: str, ancestor: str) -> bool:
+        """Whether commit ``descendant`` is ``ancestor`` or comes after it (one compare)."""
+        if descendant == ancestor:
+            return True
+
+        def action(github: Github) -> bool:
+            url = f"{self._repo(github).url}/compare/{ancestor}...{descendant}"
+            try:
+                _, data = github.requester.requestJsonAndCheck(
+                    "GET", url, parameters={"per_page": 1}
+                )
+            except GithubException as exc:
+                if exc.status == 404:  # a commit this repository does not have
+                    return False
+                raise
+            return str(data.get("status")) in ("ahead", "identical")
+
+        return self._call(f"comparing {ancestor[:12]} with {descendant[:12]}", action)
+
     def get_pull(self, number: int) -> Pull:
         return self._call(
             f"reading pull request #{number}", lambda g: _pull(self._repo(g).get_pull(number))

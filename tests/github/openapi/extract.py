@@ -33,6 +33,8 @@ OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/rules/branches/{branch}"),
     ("delete", "/repos/{owner}/{repo}/git/refs/{ref}"),
     ("get", "/repos/{owner}/{repo}/git/ref/{ref}"),
+    ("get", "/repos/{owner}/{repo}/git/matching-refs/{ref}"),
+    ("get", "/repos/{owner}/{repo}/compare/{basehead}"),
 ]
 
 

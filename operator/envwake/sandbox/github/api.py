@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -323,8 +324,58 @@ async def delete_ref(request: web.Request) -> web.StreamResponse:
         ref = request.match_info["ref"]
         if not ref.startswith("heads/") or repo.store.ref(ref.removeprefix("heads/")) is None:
             raise HttpError(422, "Reference does not exist")
-        repo.store.delete_ref(ref.removeprefix("heads/"))
+        branch = ref.removeprefix("heads/")
+        repo.store.delete_ref(branch)
+        for pr in repo.pulls.values():  # GitHub closes a pull request whose head is deleted
+            if pr.state == "open" and pr.head == branch:
+                pr.state, pr.closed_at = "closed", service.state.now()
         return web.Response(status=204)
+
+
+async def matching_refs(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    with service.state.lock:
+        repo = _repo(request, "contents")
+        prefix = request.match_info["ref"]
+        found = [
+            shapes.git_ref(_api(request), repo, f"heads/{branch}", sha)
+            for branch, sha in sorted(repo.store.refs().items())
+            if f"heads/{branch}".startswith(prefix)
+        ]
+        return _json(found)
+
+
+async def compare(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    with service.state.lock:
+        repo = _repo(request, "contents")
+        base_ref, separator, head_ref = request.match_info["basehead"].partition("...")
+        if not separator:
+            raise HttpError(404, "Not Found")
+        try:
+            base, head = _sha(repo, base_ref), _sha(repo, head_ref)
+            status, ahead, behind, merge_base = repo.store.compare(base, head)
+            limit = int(request.query.get("per_page", "250"))
+            commits = repo.store.commits_between(base, head, limit=limit)
+            api = _api(request)
+            data = {
+                "url": f"{api}/repos/{repo.full_name}/compare/{base_ref}...{head_ref}",
+                "html_url": f"{api}/{repo.full_name}/compare/{base_ref}...{head_ref}",
+                "permalink_url": f"{api}/{repo.full_name}/compare/{base}...{head}",
+                "diff_url": f"{api}/{repo.full_name}/compare/{base_ref}...{head_ref}.diff",
+                "patch_url": f"{api}/{repo.full_name}/compare/{base_ref}...{head_ref}.patch",
+                "base_commit": shapes.commit(api, repo, repo.store.commit(base)),
+                "merge_base_commit": shapes.commit(api, repo, repo.store.commit(merge_base)),
+                "status": status,
+                "ahead_by": ahead,
+                "behind_by": behind,
+                "total_commits": ahead,
+                "commits": [shapes.commit(api, repo, repo.store.commit(c)) for c in commits],
+                "files": [],
+            }
+        except subprocess.CalledProcessError:  # an unknown commit, as GitHub says it
+            raise HttpError(404, f"No commit found for SHA: {head_ref}") from None
+        return _json(data)
 
 
 async def graphql(request: web.Request) -> web.StreamResponse:
@@ -377,5 +428,7 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{repo}/statuses/{{sha}}", create_status),
         web.get(f"{repo}/rules/branches/{{branch:.+}}", branch_rules),
         web.delete(f"{repo}/git/refs/{{ref:.+}}", delete_ref),
+        web.get(f"{repo}/git/matching-refs/{{ref:.+}}", matching_refs),
+        web.get(f"{repo}/compare/{{basehead:.+}}", compare),
         web.post("/graphql", graphql),
     ]

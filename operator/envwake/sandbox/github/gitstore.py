@@ -117,5 +117,45 @@ class GitStore:
         self.set_ref(branch, sha, expected=parent)
         return sha
 
+    def commit(self, sha: str) -> dict[str, object]:
+        """One commit's tree, parents, people (name, email, ISO date) and message."""
+        fields = "%T%n%P%n%an%n%ae%n%aI%n%cn%n%ce%n%cI%n%B"
+        tree, parents, *people, message = self.git(
+            "log", "-1", f"--format={fields}", sha, strip=False
+        ).split("\n", 8)
+        an, ae, ad, cn, ce, cd = people
+        return {
+            "sha": self.git("rev-parse", f"{sha}^{{commit}}"),
+            "tree": tree,
+            "parents": parents.split(),
+            "author": {"name": an, "email": ae, "date": ad},
+            "committer": {"name": cn, "email": ce, "date": cd},
+            "message": message.rstrip("\n"),
+        }
+
+    def compare(self, base: str, head: str) -> tuple[str, int, int, str]:
+        """How ``head`` relates to ``base``, as GitHub's compare says it: status
+        (identical, ahead, behind, diverged), ahead_by, behind_by, and the merge base."""
+        merge_base = self.git("merge-base", base, head)
+        behind, ahead = (
+            int(n)
+            for n in self.git("rev-list", "--left-right", "--count", f"{base}...{head}").split()
+        )
+        status = (
+            "identical"
+            if not ahead and not behind
+            else "ahead"
+            if not behind
+            else "behind"
+            if not ahead
+            else "diverged"
+        )
+        return status, ahead, behind, merge_base
+
+    def commits_between(self, base: str, head: str, *, limit: int) -> list[str]:
+        """The commits in ``head`` not in ``base``, oldest first, at most ``limit``."""
+        out = self.git("rev-list", "--reverse", f"{base}..{head}")
+        return out.split()[:limit]
+
     def read_file(self, ref: str, path: str) -> str:
         return self.git("show", f"{ref}:{path}", strip=False)

@@ -255,6 +255,8 @@ class GitHubService:
                 status.state = status.final_state or "success"
                 status.description = f"CI {status.state}"
         for pr in repo.pulls.values():
+            if repo.merge_queue_paused:
+                break  # the queue's own checks never report (a stalled queue)
             if pr.queued and pr.state == "open" and self.gate(repo, pr.head_sha)[0] == "green":
                 try:
                     self.merge(repo, pr, method="merge", sha=pr.head_sha, via_queue=True)
@@ -339,6 +341,9 @@ class GitHubService:
     def after_push(self, repo: Repository, before: dict[str, str]) -> None:
         """React to a push: open pull requests on moved branches get the new head and CI."""
         after = repo.store.refs()
+        for pr in repo.pulls.values():  # a deleted head branch closes its pull request
+            if pr.state == "open" and pr.head in before and pr.head not in after:
+                pr.state, pr.closed_at = "closed", self.state.now()
         for branch, sha in after.items():
             if before.get(branch) == sha:
                 continue

@@ -12,7 +12,9 @@ from envwake.sandbox.github.state import CheckRun, CommitStatus, PullRequest, Re
 __all__ = [
     "check_run",
     "combined_status",
+    "commit",
     "commit_status",
+    "git_ref",
     "iso",
     "pull_request",
     "repository",
@@ -281,6 +283,50 @@ def combined_status(
         "repository": _minimal_repository(api, repo),
         "commit_url": f"{api}/repos/{repo.full_name}/commits/{sha}",
         "url": f"{api}/repos/{repo.full_name}/commits/{sha}/status",
+    }
+
+
+def git_ref(api: str, repo: Repository, ref: str, sha: str) -> dict[str, Any]:
+    return {
+        "ref": f"refs/{ref}",
+        "node_id": base64.b64encode(f"Ref:{repo.full_name}:{ref}".encode()).decode(),
+        "url": f"{api}/repos/{repo.full_name}/git/refs/{ref}",
+        "object": {
+            "type": "commit",
+            "sha": sha,
+            "url": f"{api}/repos/{repo.full_name}/git/commits/{sha}",
+        },
+    }
+
+
+def commit(api: str, repo: Repository, info: dict[str, Any]) -> dict[str, Any]:
+    """A commit as the commits and compare endpoints show it (the emulator's authors are
+    not GitHub users, so ``author`` and ``committer`` are null, as GitHub has them then)."""
+    sha, base = info["sha"], f"{api}/repos/{repo.full_name}"
+    return {
+        "url": f"{base}/commits/{sha}",
+        "sha": sha,
+        "node_id": node_id("Commit", int(sha[:8], 16)),
+        "html_url": f"{api}/{repo.full_name}/commit/{sha}",
+        "comments_url": f"{base}/commits/{sha}/comments",
+        "commit": {
+            "url": f"{base}/git/commits/{sha}",
+            "author": info["author"],
+            "committer": info["committer"],
+            "message": info["message"],
+            "comment_count": 0,
+            "tree": {"sha": info["tree"], "url": f"{base}/git/trees/{info['tree']}"},
+        },
+        "author": None,
+        "committer": None,
+        "parents": [
+            {
+                "sha": p,
+                "url": f"{base}/commits/{p}",
+                "html_url": f"{api}/{repo.full_name}/commit/{p}",
+            }
+            for p in info["parents"]
+        ],
     }
 
 

@@ -118,6 +118,7 @@ class Repository:
     default_branch: str
     required_checks: list[str] = field(default_factory=list)
     merge_queue: bool = False
+    merge_queue_paused: bool = False
     ci: list[CiJob] = field(default_factory=list)
     pulls: dict[int, PullRequest] = field(default_factory=dict)
     check_runs: list[CheckRun] = field(default_factory=list)
