@@ -11,18 +11,20 @@ from envwake.sandbox.github import GitHubEmulator
 @dataclass
 class FakeTime:
     """Time that passes only when the code under test sleeps: the GitHub emulator's CI
-    moves with it, and ``on_sleep`` hooks (Aurora transitions, Flux) run on each sleep."""
+    moves with it; ``world`` hooks (the normal schedule, Flux) and then ``on_sleep``
+    hooks (a test's own) run on each sleep."""
 
     github: GitHubEmulator
     now: float = 0.0
     slept: list[float] = field(default_factory=list)
     on_sleep: list = field(default_factory=list)
+    world: list = field(default_factory=list)
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
         self.github.service.advance(seconds)
-        for hook in list(self.on_sleep):
+        for hook in [*self.world, *self.on_sleep]:
             hook()
 
     def monotonic(self) -> float:

@@ -38,6 +38,7 @@ def test_manifest_engine_exports():
         "FieldEdit",
         "ScaledObjectSummary",
         "parse_documents",
+        "remove_min_replicas",
         "select_document",
         "set_min_replicas",
         "set_pod_template_annotation",

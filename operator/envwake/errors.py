@@ -17,7 +17,9 @@ and of a Kubernetes event, so a person sees the same word everywhere::
     ├── WakeInvalid                   a wake asks for something impossible (stop before start)
     ├── SyncError                     the cluster did not follow a merged change
     │   ├── SyncTimedOut              ScaledObjects still without the merged value [T]
-    │   └── ServicesNotReady          Deployments without ready pods in time [T]
+    │   ├── ServicesNotReady          Deployments without ready pods in time [T]
+    │   ├── FluxFailed                Flux says it cannot apply the revision (its words) [T]
+    │   └── ClusterUnreadable         the Kubernetes API did not answer a read [T]
     ├── AwsError                      an AWS call did not do what was asked
     │   ├── AwsAccessDenied           AssumeRole or an API call was refused (names the role/call)
     │   ├── AwsUnavailable            throttled, 5xx or unreachable [T]
@@ -36,6 +38,7 @@ and of a Kubernetes event, so a person sees the same word everywhere::
         ├── ChecksTimedOut            gating checks did not finish in time [T]
         ├── MergeBlocked              not mergeable after regenerating; or not ours to merge
         └── PullRequestClosed         someone closed our pull request without merging it
+    Unexpected                        a failure no adapter translated (a bug): reported [T]
 
 [T] marks transient errors (``transient = True``): the reconciler retries them later;
 the others stop the work and are reported until something changes.
@@ -55,6 +58,7 @@ __all__ = [
     "ClusterCannotChange",
     "ClusterNotFound",
     "ClusterTimedOut",
+    "ClusterUnreadable",
     "CredentialsInvalid",
     "DocumentAmbiguous",
     "DocumentNotFound",
@@ -62,6 +66,7 @@ __all__ = [
     "FieldPathInvalid",
     "FieldShared",
     "FieldValueInvalid",
+    "FluxFailed",
     "GitFailed",
     "GitHubAuthFailed",
     "GitHubRateLimited",
@@ -79,6 +84,7 @@ __all__ = [
     "SlackSetupInvalid",
     "SyncError",
     "SyncTimedOut",
+    "Unexpected",
     "WakeInvalid",
 ]
 
@@ -232,9 +238,10 @@ class KubernetesRequestFailed(EnvwakeError):
 
     reason = "KubernetesRequestFailed"
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, transient: bool = False) -> None:
         super().__init__(message)
         self.status = status  # the HTTP status the API server answered, if it answered
+        self.transient = transient  # a conflict, throttling, a passing 5xx, unreachable
 
 
 class SlackSetupInvalid(EnvwakeError):
@@ -256,4 +263,23 @@ class SyncTimedOut(SyncError):
 
 class ServicesNotReady(SyncError):
     reason = "ServicesNotReady"
+    transient = True
+
+
+class FluxFailed(SyncError):
+    """Flux reports it cannot apply the revision (a manifest that does not build...)."""
+
+    reason = "FluxFailed"
+    transient = True
+
+
+class ClusterUnreadable(SyncError):
+    reason = "ClusterUnreadable"
+    transient = True
+
+
+class Unexpected(EnvwakeError):
+    """An exception no adapter translated: reported (type and message), retried later."""
+
+    reason = "Unexpected"
     transient = True

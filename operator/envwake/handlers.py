@@ -31,6 +31,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         prefix="envwake.dev", key="last-handled-configuration"
     )
     settings.posting.level = 20  # INFO and above become events
+    try:  # every wake known before any reconcile: never a reset under an unseen wake
+        await _runtime(memo).adopt(list(memo.get("namespaces") or ()))
+    except Exception as exc:
+        raise kopf.TemporaryError(f"listing the EnvironmentWakes failed: {exc}", delay=5) from exc
     port = memo.get("metrics_port")
     if port:
         memo["metrics_server"] = await metrics.serve(_runtime(memo).metrics, port=int(port))
@@ -46,21 +50,17 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
 async def wake_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     runtime = _runtime(memo)
     if (body.get("spec") or {}).get("cancelled") is True:
-        if not await runtime.cancel(dict(body)):
-            raise kopf.TemporaryError(
-                "ending the cancelled wake failed for now; retrying", delay=runtime.retry_after
-            )
+        retry = await runtime.cancel(dict(body))
+        if retry is not None:
+            raise kopf.TemporaryError("ending the cancelled wake failed for now", delay=retry)
         return
     await runtime.upsert(dict(body))
 
 
 async def wake_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    runtime = _runtime(memo)
-    if not await runtime.remove(dict(body)):
-        # the environment is not asleep yet: keep the finalizer, try again
-        raise kopf.TemporaryError(
-            "putting the environment to sleep failed for now; retrying", delay=runtime.retry_after
-        )
+    retry = await _runtime(memo).remove(dict(body))
+    if retry is not None:  # the environment is not back yet: keep the finalizer, try again
+        raise kopf.TemporaryError("putting the environment back failed for now", delay=retry)
 
 
 def registry(*, login_from_kubeconfig: bool = True) -> kopf.OperatorRegistry:

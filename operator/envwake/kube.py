@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
+from envwake import errors
+from envwake.model.cluster import Condition, FluxStatus
 from envwake.reconciler.report import Step
 
 __all__ = ["RETRY_DELAYS", "ApiSink", "KubernetesClusterView"]
@@ -25,7 +27,8 @@ def _retry_after(header: str | None, default: float) -> float:
 
 
 class ApiSink:
-    """Merge-patches ``/status`` and posts ``v1`` Events; one line each, no secrets."""
+    """Merge-patches ``/status``, posts ``v1`` Events (one line each, no secrets), lists
+    and deletes EnvironmentWakes."""
 
     def __init__(
         self, server: str, *, headers: Mapping[str, str] | None = None, ssl: Any = None
@@ -35,19 +38,59 @@ class ApiSink:
         self.ssl = ssl
 
     async def write_status(self, body: Mapping[str, Any], status: Mapping[str, Any]) -> None:
-        meta = body["metadata"]
-        api_version = body.get("apiVersion", "envwake.dev/v1alpha1")
-        url = (
-            f"{self.server}/apis/{api_version}/namespaces/{meta['namespace']}/environmentwakes/"
-            f"{meta['name']}/status"
-        )
         await self._send(
             "PATCH",
-            url,
+            f"{self._wake_url(body)}/status",
             {"status": status},
             content_type="application/merge-patch+json",
             missing_ok=True,  # deleted meanwhile
         )
+
+    def _wake_url(self, body: Mapping[str, Any]) -> str:
+        meta = body["metadata"]
+        api_version = body.get("apiVersion", "envwake.dev/v1alpha1")
+        return (
+            f"{self.server}/apis/{api_version}/namespaces/{meta['namespace']}/environmentwakes/"
+            f"{meta['name']}"
+        )
+
+    async def delete(self, body: Mapping[str, Any]) -> None:
+        """Delete the wake (its finalizer runs as for any delete); gone already is fine."""
+        uid = (body.get("metadata") or {}).get("uid")
+        preconditions = {"preconditions": {"uid": uid}} if uid else {}
+        await self._send(
+            "DELETE",
+            self._wake_url(body),
+            {"kind": "DeleteOptions", "apiVersion": "v1", **preconditions},
+            content_type="application/json",
+            missing_ok=True,
+        )
+
+    async def list_wakes(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+        """Every EnvironmentWake in ``namespaces`` (all namespaces when empty)."""
+        base = f"{self.server}/apis/envwake.dev/v1alpha1"
+        urls = (
+            [f"{base}/namespaces/{n}/environmentwakes" for n in namespaces]
+            if namespaces
+            else [f"{base}/environmentwakes"]
+        )
+        items: list[dict[str, Any]] = []
+        async with aiohttp.ClientSession(headers=self.headers) as http:
+            for url in urls:
+                async with http.get(url, ssl=self.ssl) as response:
+                    if response.status >= 400:
+                        raise errors.KubernetesRequestFailed(
+                            f"the API server answered {response.status} to listing "
+                            f"{url.removeprefix(self.server)}",
+                            status=response.status,
+                            transient=response.status in _PASSING,
+                        )
+                    listing = await response.json()
+                items += [
+                    {"apiVersion": "envwake.dev/v1alpha1", "kind": "EnvironmentWake", **item}
+                    for item in listing.get("items") or []
+                ]
+        return items
 
     async def emit(self, body: Mapping[str, Any], step: Step) -> None:
         meta = body["metadata"]
@@ -85,25 +128,45 @@ class ApiSink:
     ) -> None:
         """One write; a conflict, throttling or a passing server error is tried again a few
         times (a merge patch carries no resourceVersion, so the retry applies as is)."""
+        what = f"{method} {url.removeprefix(self.server)}"
         for delay in (*RETRY_DELAYS, None):
-            async with (
-                aiohttp.ClientSession(headers=self.headers) as http,
-                http.request(
-                    method, url, json=payload, headers={"Content-Type": content_type}, ssl=self.ssl
-                ) as response,
-            ):
-                if response.status == 404 and missing_ok:
-                    return
-                if response.status not in _PASSING or delay is None:
-                    response.raise_for_status()
-                    return
-                wait = _retry_after(response.headers.get("Retry-After"), delay)
+            try:
+                async with (
+                    aiohttp.ClientSession(headers=self.headers) as http,
+                    http.request(
+                        method,
+                        url,
+                        json=payload,
+                        headers={"Content-Type": content_type},
+                        ssl=self.ssl,
+                    ) as response,
+                ):
+                    if response.status == 404 and missing_ok:
+                        return
+                    if response.status < 400:
+                        return
+                    passing = response.status in _PASSING
+                    if not passing or delay is None:
+                        raise errors.KubernetesRequestFailed(
+                            f"the API server answered {response.status} to {what}",
+                            status=response.status,
+                            transient=passing,
+                        )
+                    wait = _retry_after(response.headers.get("Retry-After"), delay)
+            except aiohttp.ClientError as exc:
+                if delay is None:
+                    raise errors.KubernetesRequestFailed(
+                        f"the API server could not be reached for {what} ({type(exc).__name__})",
+                        transient=True,
+                    ) from exc
+                wait = delay
             await asyncio.sleep(wait)
 
 
 class KubernetesClusterView:
     """What the cluster applied, read through the Kubernetes API (from a worker thread):
-    the ScaledObjects' ``minReplicaCount`` and the Deployments' ready replicas."""
+    ScaledObjects, Deployments and the Flux Kustomization. A failed read is
+    ``ClusterUnreadable`` (transient), never a library's exception."""
 
     def __init__(self, api_client: Any) -> None:
         from kubernetes import client
@@ -112,38 +175,60 @@ class KubernetesClusterView:
         self._apps = client.AppsV1Api(api_client)
         self._errors = client.exceptions.ApiException
 
-    def _custom(self, group: str, version: str, plural: str, namespace: str, name: str) -> Any:
-        """The object, or None when it does not exist."""
+    def _read(self, what: str, read: Callable[[], Any]) -> Any:
+        """``read()``, or None when the object does not exist."""
         try:
-            return self._custom_api.get_namespaced_custom_object(
-                group, version, namespace, plural, name
-            )
+            return read()
         except self._errors as exc:
             if exc.status == 404:
                 return None
-            raise
+            raise errors.ClusterUnreadable(
+                f"reading {what} failed: the API server answered {exc.status} {exc.reason}"
+            ) from exc
+        except Exception as exc:  # the client's transport (urllib3): unreachable, timed out
+            raise errors.ClusterUnreadable(f"reading {what} failed: {type(exc).__name__}") from exc
+
+    def _custom(self, group: str, version: str, plural: str, namespace: str, name: str) -> Any:
+        return self._read(
+            f"{plural} {namespace}/{name}",
+            lambda: self._custom_api.get_namespaced_custom_object(
+                group, version, namespace, plural, name
+            ),
+        )
 
     def scaled_object_min(self, namespace: str, name: str) -> int | None:
-        obj = self._custom("keda.sh", "v1alpha1", "scaledobjects", namespace, name) or {}
+        obj = self._custom("keda.sh", "v1alpha1", "scaledobjects", namespace, name)
+        if obj is None:
+            return None
         value = (obj.get("spec") or {}).get("minReplicaCount")
-        return value if isinstance(value, int) else None
+        return value if isinstance(value, int) else 0  # absent: KEDA's default
 
-    def applied_revision(self, namespace: str, name: str) -> str | None:
-        """The Flux Kustomization's ``status.lastAppliedRevision``."""
-        obj = (
-            self._custom("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", namespace, name)
-            or {}
+    def kustomization(self, namespace: str, name: str) -> FluxStatus | None:
+        obj = self._custom("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", namespace, name)
+        if obj is None:
+            return None
+        status = obj.get("status") or {}
+        conditions = {
+            str(c.get("type")): Condition(
+                str(c.get("status", "Unknown")), str(c.get("reason", "")), str(c.get("message", ""))
+            )
+            for c in status.get("conditions") or []
+            if isinstance(c, dict)
+        }
+        return FluxStatus(
+            status.get("lastAppliedRevision") or None,
+            status.get("lastAttemptedRevision") or None,
+            conditions.get("Ready"),
+            conditions.get("Stalled"),
         )
-        revision = (obj.get("status") or {}).get("lastAppliedRevision")
-        return str(revision) if revision else None
 
     def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]:
-        try:
-            deployment = self._apps.read_namespaced_deployment(name, namespace)
-        except self._errors as exc:
-            if exc.status == 404:
-                return 0, 0
-            raise
+        deployment = self._read(
+            f"deployment {namespace}/{name}",
+            lambda: self._apps.read_namespaced_deployment(name, namespace),
+        )
+        if deployment is None:
+            return 0, 0
         wanted = int(deployment.spec.replicas or 0) if deployment.spec else 0
         ready = int(deployment.status.ready_replicas or 0) if deployment.status else 0
         return ready, wanted

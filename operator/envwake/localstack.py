@@ -32,7 +32,7 @@ from envwake.gitops import AppCredentials, GitHubSession, Secret, Timing
 from envwake.kube import ApiSink, KubernetesClusterView
 from envwake.model.loading import Environment
 from envwake.reconciler import Adapters, Reconciler
-from envwake.runtime import Runtime, StatusSink
+from envwake.runtime import FINISHED_TTL, Runtime, StatusSink
 from envwake.sandbox.aws import AwsEmulator
 from envwake.sandbox.clock import VirtualClock
 from envwake.sandbox.flux import FluxKeda
@@ -328,7 +328,9 @@ current-context: envwake-local
         return self.api.status_sink()
 
     @contextlib.asynccontextmanager
-    async def operator(self, sink: StatusSink | None = None) -> AsyncIterator[Runtime]:
+    async def operator(
+        self, sink: StatusSink | None = None, *, finished_ttl: float | None = FINISHED_TTL
+    ) -> AsyncIterator[Runtime]:
         """Run the operator (Kopf and the runtime) on the stack until the block ends."""
         (self.workdir / "operator").mkdir(exist_ok=True)
         self.runtime = runtime = Runtime(
@@ -337,6 +339,8 @@ current-context: envwake-local
             sink or self.status_sink(),
             clock=self.clock,
             sleep=self.clock.sleep_until_triggered,
+            await_listing=True,
+            finished_ttl=finished_ttl,
         )
         registry = handlers.registry(login_from_kubeconfig=False)
         assert self.api is not None

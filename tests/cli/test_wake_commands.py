@@ -6,7 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -260,7 +260,7 @@ async def test_start_wait_stop_and_status_drive_the_operator_on_the_local_stack(
     saturday = datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
     clock = VirtualClock(saturday, speed=120)
     stack = LocalStack(environments["dev"], workdir=tmp_path, clock=clock, timing=QUICK_STACK)
-    async with stack, stack.operator():
+    async with stack, stack.operator(finished_ttl=600):
         code, out, err = await envwake(
             capsys,
             stack.kubeconfig,
@@ -296,6 +296,15 @@ async def test_start_wait_stop_and_status_drive_the_operator_on_the_local_stack(
                 break
             await asyncio.sleep(0.1)
         assert stack.cluster_states() == {"shop-db": "stopped", "payments-db": "stopped"}
+        # the reset at 22:00 finishes the wake; ten minutes later the operator deletes it
+        clock.jump(timedelta(hours=12))
+        wake = (kmock.resource("envwake.dev", "v1alpha1", "environmentwakes"), "envwake", "qa")
+        for _ in range(1200):
+            if wake not in stack.kubernetes.objects or stack.kubernetes.objects[wake].deleted:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the finished wake stayed: {stack.kubernetes.objects[wake]}")
     # On the way, the operator's every request was recorded as RBAC sees it: deploy/'s
     # ClusterRole grants exactly those (tests/envtest checks the same on a real server).
     used = {

@@ -72,7 +72,7 @@ async def test_a_whole_wake_as_the_service_account_is_never_refused(real_api_ser
     )
     wakes = "/apis/envwake.dev/v1alpha1/namespaces/envwake/environmentwakes"
     mark = server.audit_mark()
-    async with stack, stack.operator() as runtime:
+    async with stack, stack.operator(finished_ttl=60) as runtime:
         # the real server stamps creation in real time; the stack's clock is on Saturday
         start = {"startAt": clock.now().isoformat(timespec="seconds")}
         code, answer = server.request("POST", wakes, stack.wake_manifest("rbac", start))
@@ -86,12 +86,17 @@ async def test_a_whole_wake_as_the_service_account_is_never_refused(real_api_ser
             raise AssertionError(f"never awake: {runtime.reports}")
         code, _ = server.request("DELETE", f"{wakes}/rbac")
         assert code == 200
+        # a wake that finishes at once (Failed: no such environment) is deleted after its
+        # time, by the operator
+        typo = stack.wake_manifest("typo", {})
+        typo["spec"]["environment"] = "prod"
+        assert server.request("POST", wakes, typo)[0] == 201
         for _ in range(1200):
-            if server.request("GET", f"{wakes}/rbac")[0] == 404:
+            if all(server.request("GET", f"{wakes}/{n}")[0] == 404 for n in ("rbac", "typo")):
                 break
             await asyncio.sleep(0.1)
         else:
-            raise AssertionError("the finalizer was never removed")
+            raise AssertionError("the finalizer was never removed, or the finished wake stayed")
     requests = server.requests_by(OPERATOR, since=mark)
     refused = [(r["verb"], r["requestURI"]) for r in requests if r["responseStatus"]["code"] == 403]
     assert refused == []

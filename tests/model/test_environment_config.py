@@ -183,7 +183,7 @@ INVALID = [
         "is not a time of day like 10:00",
     ),
     ("bad-duration", {**BASE, "stopLead": "30 minutes"}, "stopLead", "is not a duration like 30m"),
-    ("lead-too-long", {**BASE, "stopLead": "13h"}, "stopLead", "a lead longer than 12h"),
+    ("lead-too-long", {**BASE, "stopLead": "13h"}, "stopLead", "longer than 12h is not supported"),
     (
         "unknown-entry-type",
         with_change((S, 1, "type"), "lambda"),

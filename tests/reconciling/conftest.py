@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -13,7 +13,7 @@ from envwake.aws import AuroraClusters, AwsSessions, Schedules, Waiting
 from envwake.gitops import AppCredentials, GitHubSession, Secret, Timing
 from envwake.model.loading import Environment, load_environment
 from envwake.planning import WakeRequest
-from envwake.reconciler import Adapters, Reconciler
+from envwake.reconciler import Adapters, Reconciler, Record
 from envwake.sandbox.flux import FluxKeda
 from envwake.sandbox.github import CiJob, GitHubEmulator
 from envwake.sandbox.repository import flux_files
@@ -59,23 +59,64 @@ def at(text: str) -> datetime:
 
 @dataclass
 class Stack:
+    """The world of one environment. Its wall clock is where the last ``converge`` put
+    it, plus the fake seconds slept since: the EventBridge schedules fire on it and KEDA's
+    cron triggers run on it. What the operator records (in wakes' status) is kept in
+    ``record``, as the operator keeps it, also when a converge dies half-way."""
+
     environment: Environment
     github: GitHubEmulator
     aws: object
     flux: FluxKeda
     time: FakeTime
     reconciler: Reconciler
+    record: Record = field(default_factory=Record)
+    origin: datetime = datetime(2026, 11, 28, tzinfo=TOKYO)
+    mark: float = 0.0
+    begun: bool = False  # the world's clock started (the schedules fire from then on)
 
     @property
     def repo(self):
         return self.github.state.repositories["acme/flux-dev"]
+
+    def wall(self) -> datetime:
+        return self.origin + timedelta(seconds=self.time.now - self.mark)
+
+    def move_world(self) -> None:
+        if self.begun:
+            self.aws.fire_due(self.wall())
+        self.flux.tick()
+
+    def begin(self, now: str) -> None:
+        """The world starts at ``now`` (before anything acts on it): the clusters as their
+        schedules left them, KEDA's cron triggers as they are then."""
+        self.origin, self.mark = at(now), self.time.now
+        self.aws.begin(self.wall())
+        self.begun = True
+        if self.flux.kubernetes_url is None:  # (writing to kmock must not block its loop)
+            self.flux.tick()
+
+    def keep(self, record: Record) -> None:
+        self.record = record
 
     def converge(self, wakes: list[tuple[str, str | None]], now: str):
         requests = [
             WakeRequest(at(start), at(stop) if stop else None, name=f"w{i}")
             for i, (start, stop) in enumerate(wakes)
         ]
-        return self.reconciler.converge(requests, now=at(now), labels=("envwake/test",))
+        if not self.begun:
+            self.begin(now)
+        self.origin, self.mark = at(now), self.time.now
+        self.move_world()
+        report = self.reconciler.converge(
+            requests,
+            now=at(now),
+            labels=("envwake/test",),
+            record=self.record,
+            on_record=self.keep,
+        )
+        self.record = report.record
+        return report
 
     def base(self, path: str) -> str:
         return self.repo.store.read_file("master", path)
@@ -122,6 +163,9 @@ def stack(aws_emulator, tmp_path):
             cluster=flux,
             timing=Timing(sleep=time.sleep, monotonic=time.monotonic, poll=10),
         )
-        yield Stack(
+        stack = Stack(
             environment, github, aws_emulator, flux, time, Reconciler(environment, adapters)
         )
+        flux.wall = stack.wall
+        time.world.append(stack.move_world)
+        yield stack

@@ -120,11 +120,13 @@ def condition_reasons(body: dict | None) -> set[str]:
 
 
 def runtime_for(stack, now: str) -> Runtime:
+    stack.begin(now)
     return Runtime(
         {"dev": stack.environment},
         lambda env: stack.reconciler,
         BACKEND["api"].sink(),
         clock=Clock(origin=at(now).astimezone(UTC)),
+        await_listing=True,
     )
 
 
@@ -278,6 +280,8 @@ async def test_deadlines_are_slept_until_not_polled(stack, k8s):
         BACKEND["api"].sink(),
         clock=clock,
         sleep=timer,
+        await_listing=True,
+        finished_ttl=None,  # (no janitor's sleep among the ones counted)
     )
     async with operator(runtime):
         await post(wake("sat", startAt="2026-11-28T10:00:00+09:00"))

@@ -9,7 +9,7 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,6 +62,12 @@ class RecordingSink:
         phase = str(status.get("phase", ""))
         if phase and (not self.record.phases or self.record.phases[-1] != phase):
             self.record.phases.append(phase)
+
+    async def delete(self, body: Mapping[str, Any]) -> None:
+        await self.inner.delete(body)
+
+    async def list_wakes(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+        return await self.inner.list_wakes(namespaces)
 
     async def emit(self, body: Mapping[str, Any], step: Step) -> None:
         await self.inner.emit(body, step)

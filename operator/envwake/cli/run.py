@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from envwake import configdir, errors
 from envwake.cli.parsing import fail
+from envwake.model.durations import parse_duration
 
 __all__ = ["OperatorSettings", "clone_url", "register", "settings_from"]
 
@@ -30,6 +31,7 @@ class OperatorSettings:
     liveness: str | None
     metrics_port: int | None
     workdir: Path
+    finished_ttl: float | None = 7 * 24 * 3600.0  # None: finished wakes stay
     virtual_clock: Path | None = None  # the local stack's shared clock, for tests
 
 
@@ -96,6 +98,12 @@ def register(subparsers: Any) -> None:
         default=_env("ENVWAKE_WORKDIR"),
         help="scratch space for working copies [ENVWAKE_WORKDIR]",
     )
+    parser.add_argument(
+        "--finished-ttl",
+        default=_env("ENVWAKE_FINISHED_TTL", "7d"),
+        help="delete a finished wake this long after it finished, like 7d or 12h; 0 keeps "
+        "them (its record stays in the events and pull requests) [ENVWAKE_FINISHED_TTL]",
+    )
     parser.add_argument(  # the local stack's time, for tests that run the real process
         "--virtual-clock", default=_env("ENVWAKE_VIRTUAL_CLOCK"), help=argparse.SUPPRESS
     )
@@ -114,6 +122,10 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
     port = args.metrics_port
     if port is not None and not (str(port).isdigit() and 0 < int(port) < 65536):
         raise errors.EnvwakeError(f"--metrics-port {port!r} must be a TCP port number")
+    try:
+        ttl = parse_duration(str(args.finished_ttl)).total_seconds()
+    except ValueError as exc:
+        raise errors.EnvwakeError(f"--finished-ttl: {exc}") from None
     if args.virtual_clock and not Path(args.virtual_clock).is_file():
         raise errors.EnvwakeError(f"--virtual-clock {args.virtual_clock!r}: no such file")
     return OperatorSettings(
@@ -127,6 +139,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         liveness=liveness,
         metrics_port=int(port) if port is not None else None,
         workdir=Path(args.workdir) if args.workdir else Path(tempfile.gettempdir()),
+        finished_ttl=ttl or None,
         virtual_clock=Path(args.virtual_clock) if args.virtual_clock else None,
     )
 
@@ -218,12 +231,24 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
     )
     deadline_sleep = clock.sleep_until_triggered if clock else sleep_until_triggered
-    runtime = Runtime(environments, reconciler, sink, clock=clock, sleep=deadline_sleep)
+    runtime = Runtime(
+        environments,
+        reconciler,
+        sink,
+        clock=clock,
+        sleep=deadline_sleep,
+        await_listing=True,
+        finished_ttl=settings.finished_ttl,
+    )
     kopf.run(
         registry=handlers.registry(),
         clusterwide=not settings.namespaces,
         namespaces=list(settings.namespaces),
         standalone=True,
         liveness_endpoint=settings.liveness,
-        memo=kopf.Memo(runtime=runtime, metrics_port=settings.metrics_port),
+        memo=kopf.Memo(
+            runtime=runtime,
+            metrics_port=settings.metrics_port,
+            namespaces=list(settings.namespaces),
+        ),
     )

@@ -4,8 +4,9 @@ at the start and revoked at the end, whatever happens in between.
 Retries are ours, not PyGithub's, so that waiting goes through an injected ``sleep``:
 rate limits honour ``retry-after``, else ``x-ratelimit-reset``, within ``max_wait``
 (longer waits become ``GitHubRateLimited`` for the caller to requeue); 5xx answers
-are retried with backoff, and a write is retried only after re-reading whether it
-already took effect; a 401 gets one freshly minted token.
+and a GitHub that cannot be reached (refused, reset, timed out) are retried with
+backoff, and a write is retried only after re-reading whether it already took effect;
+a 401 gets one freshly minted token. Nothing but envwake's errors leaves a session.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
+import requests
 from github.PullRequest import PullRequest as GithubPull
 
 from envwake import errors
@@ -143,6 +145,10 @@ class GitHubSession:
         body = {"repositories": [self.name], "permissions": PERMISSIONS}
         try:
             _, data = integration.requester.requestJsonAndCheck("POST", path, input=body)
+        except requests.RequestException as exc:
+            raise errors.GitHubUnavailable(
+                f"GitHub could not be reached for a token ({type(exc).__name__})"
+            ) from None
         except GithubException as exc:
             if exc.status == 401:
                 raise errors.GitHubAuthFailed(
@@ -177,6 +183,12 @@ class GitHubSession:
         github, self._github, self._token = self._github, None, None
         try:
             github.requester.requestJsonAndCheck("DELETE", "/installation/token")
+        except requests.RequestException:
+            if not best_effort:
+                raise errors.GitHubUnavailable(
+                    "could not reach GitHub to revoke the installation token; "
+                    "it expires within an hour"
+                ) from None
         except GithubException as exc:
             if exc.status != 401 and not best_effort:  # already dead is fine
                 raise errors.GitHubUnavailable(
@@ -199,6 +211,21 @@ class GitHubSession:
                 raise errors.GitHubAuthFailed("no installation token: the session is not open")
             try:
                 return action(self._github)
+            except requests.RequestException as exc:  # unreachable: as a 5xx, tried again
+                if attempt == self.attempts:
+                    raise errors.GitHubUnavailable(
+                        f"GitHub could not be reached {self.attempts} times while {what} "
+                        f"({type(exc).__name__})"
+                    ) from None
+                self.sleep(min(2.0**attempt, self.max_wait))
+                if reread is not None:
+                    try:
+                        done = reread(self._github)
+                    except (requests.RequestException, GithubException):
+                        done = None
+                    if done is not None:
+                        return done
+                continue
             except GithubException as exc:
                 # Any 401 (PyGithub names only "Bad credentials" BadCredentialsException).
                 if isinstance(exc, BadCredentialsException) or exc.status == 401:

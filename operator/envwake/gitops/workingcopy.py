@@ -88,7 +88,12 @@ class WorkingCopy:
         file = self.directory / path
         if not file.is_file():
             return None
-        return file.read_bytes().decode("utf-8")
+        try:
+            return file.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise errors.ManifestUnreadable(
+                f"{path}: not UTF-8 (byte {exc.start}); envwake edits UTF-8 manifests only"
+            ) from None
 
     def write(self, path: str, text: str) -> None:
         (self.directory / path).write_bytes(text.encode("utf-8"))

@@ -43,6 +43,8 @@ REASONS: Final = frozenset(
         "PullRequestOpened",
         "Merged",
         "CoveredByNormalSchedule",
+        "NormalScheduleLate",
+        "Superseded",
         # the error tree (envwake.errors), one reason per leaf
         "Error",
         "ManifestInvalid",
@@ -69,6 +71,9 @@ REASONS: Final = frozenset(
         "SyncFailed",
         "SyncTimedOut",
         "ServicesNotReady",
+        "FluxFailed",
+        "ClusterUnreadable",
+        "Unexpected",
         "AwsFailed",
         "AwsAccessDenied",
         "AwsUnavailable",

@@ -353,6 +353,9 @@ class EnvironmentConfig(_Model):
     reset: ResetSettings = ResetSettings()
     start_lead: Duration = timedelta(0)
     stop_lead: Duration = timedelta(minutes=30)
+    # Inside a normal window, how late the normal schedule may be in waking the
+    # environment for a wake before envwake holds it itself.
+    normal_schedule_grace: Duration = timedelta(minutes=15)
     aws: AwsSettings = AwsSettings()
     flux: FluxSettings = FluxSettings()
     slack: SlackSettings | None = None
@@ -374,9 +377,9 @@ class EnvironmentConfig(_Model):
             raise ValueError(f"{value!r} is not an IANA time zone like Asia/Tokyo") from None
         return value
 
-    @field_validator("start_lead", "stop_lead")
+    @field_validator("start_lead", "stop_lead", "normal_schedule_grace")
     @classmethod
     def _lead(cls, value: timedelta) -> timedelta:
         if value > timedelta(hours=12):
-            raise ValueError("a lead longer than 12h is not supported")
+            raise ValueError("longer than 12h is not supported")
         return value

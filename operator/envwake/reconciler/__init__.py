@@ -8,7 +8,13 @@ clock (``now`` comes in).
 """
 
 from envwake.reconciler.converge import Adapters, ClusterView, Reconciler
-from envwake.reconciler.report import ClusterRecord, EnvironmentReport, PullRequestRecord, Step
+from envwake.reconciler.report import (
+    ClusterRecord,
+    EnvironmentReport,
+    PullRequestRecord,
+    Record,
+    Step,
+)
 
 __all__ = [
     "Adapters",
@@ -17,5 +23,6 @@ __all__ = [
     "EnvironmentReport",
     "PullRequestRecord",
     "Reconciler",
+    "Record",
     "Step",
 ]

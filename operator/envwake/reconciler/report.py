@@ -11,7 +11,7 @@ from typing import Literal
 from envwake.errors import EnvwakeError
 from envwake.planning import Action, DesiredState, Plan
 
-__all__ = ["ClusterRecord", "EnvironmentReport", "PullRequestRecord", "Step"]
+__all__ = ["ClusterRecord", "EnvironmentReport", "PullRequestRecord", "Record", "Step"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,24 @@ class ClusterRecord:
 
 
 @dataclass
+class Record:
+    """What envwake must remember across restarts (the operator keeps it in the wakes'
+    status): each service's minReplicaCount before envwake first changed it (None: the
+    key was absent), and since when envwake holds the environment inside a normal window
+    because the normal schedule did not wake it."""
+
+    originals: dict[str, int | None] = field(default_factory=dict)
+    held_since: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.originals) or self.held_since is not None
+
+
+@dataclass
 class EnvironmentReport:
+    """Steps are what the reconcile did (a reconcile that changes nothing has none);
+    the rest is what it saw."""
+
     environment: str
     now: datetime
     plan: Plan
@@ -55,8 +72,20 @@ class EnvironmentReport:
     services_total: int = 0
     failure: EnvwakeError | None = None
     converged: bool = False
+    # Observed: every cluster available and every service ready at its replicas.
+    awake: bool = False
+    not_up: list[str] = field(default_factory=list)  # what is not (when not awake)
+    # The normal schedule should have woken the environment for a wake and has not.
+    normal_schedule_late: bool = False
+    recheck_at: datetime | None = None  # look again then (not a planned action)
+    record: Record = field(default_factory=Record)  # after this reconcile; empty after a reset
     checkpoint: Callable[[str], None] = field(default=lambda reason: None, repr=False)
     on_step: Callable[[Step], None] = field(default=lambda step: None, repr=False)
+
+    @property
+    def changed(self) -> bool:
+        """Whether this reconcile changed anything (every change is a step)."""
+        return bool(self.steps)
 
     def step(
         self, reason: str, message: str, type: Literal["Normal", "Warning"] = "Normal"

@@ -17,7 +17,7 @@ from typing import Any
 from envwake.planning import ActionKind, DesiredState, Plan, Wake
 from envwake.reconciler.report import EnvironmentReport, Step
 
-__all__ = ["STEPS_KEPT", "condition", "phase_of", "record_steps", "wake_status"]
+__all__ = ["STEPS_KEPT", "condition", "phase_of", "record_steps", "rfc3339", "wake_status"]
 
 STEPS_KEPT = 100  # the CRD's maxItems for status.steps
 
@@ -32,12 +32,18 @@ def _chains_of(plan: Plan, wake: Wake) -> list[Any]:
 
 
 def phase_of(wake: Wake, report: EnvironmentReport) -> str:
+    """The phase of ``wake`` after ``report``. Awake (and Extending) only when the
+    environment was seen awake: every cluster available, every service ready."""
     now, plan = report.now, report.plan
     if report.failure is not None and not report.failure.transient:
         return "Failed"
     chains = _chains_of(plan, wake)
     if not chains:  # the normal schedule covers the whole wake
-        return "Completed" if now >= wake.stop else ("Scheduled" if now < wake.start else "Awake")
+        if now >= wake.stop:
+            return "Completed" if report.converged else "Stopping"
+        if now < wake.start:
+            return "Scheduled"
+        return "Awake" if report.awake else "Starting"
     first = plan.segments[chains[0].segments[0]]
     if now >= chains[-1].reset_at:
         return "Completed" if report.converged else "Stopping"
@@ -46,8 +52,8 @@ def phase_of(wake: Wake, report: EnvironmentReport) -> str:
     if now >= wake.stop:
         return "Stopping"
     if report.desired is not DesiredState.HOLD:
-        return "Awake" if plan.in_normal_window(now) else "Starting"
-    if not report.converged:
+        return "Awake" if plan.in_normal_window(now) and report.awake else "Starting"
+    if not report.converged or not report.awake:
         return "Starting"
     return (
         "Extending"
@@ -70,7 +76,7 @@ def condition(
     text = "True" if status else "False"
     before = next((c for c in previous if c.get("type") == type_), None)
     since = (
-        before["lastTransitionTime"] if before and before.get("status") == text else _rfc3339(now)
+        before["lastTransitionTime"] if before and before.get("status") == text else rfc3339(now)
     )
     return {
         "type": type_,
@@ -97,14 +103,16 @@ def wake_status(
     failure = report.failure
     message = _message(wake, report, phase)
     chains = _chains_of(report.plan, wake)
-    following = report.plan.next_action(now)
+    mine = {index for chain in chains for index in chain.segments}
+    following = next((a for a in report.plan.actions if a.at > now and a.segment in mine), None)
     awake = phase in ("Awake", "Extending")
-    ready = failure is None and report.converged
+    late = report.normal_schedule_late and phase == "Starting"
+    ready = failure is None and report.converged and phase != "Starting"
     conditions = [
         condition(
             "Ready",
             ready,
-            failure.reason if failure else phase,
+            failure.reason if failure else ("NormalScheduleLate" if late else phase),
             message,
             generation=generation,
             now=now,
@@ -173,9 +181,10 @@ def wake_status(
         ],
         "services": {"ready": report.services_ready, "total": report.services_total},
     }
-    if chains:
-        status["resetAt"] = chains[-1].reset_at.astimezone(tz).isoformat()
-    if following is not None:
+    # A merge patch keeps what it does not name: what no longer applies is sent as None.
+    status["resetAt"] = chains[-1].reset_at.astimezone(tz).isoformat() if chains else None
+    status["nextAction"] = None
+    if following is not None and phase not in ("Completed", "Failed"):
         local = following.at.astimezone(tz)
         status["nextAction"] = {
             "action": following.kind.value,
@@ -196,7 +205,7 @@ def record_steps(
             "reason": s.reason,
             "message": s.message,
             "type": s.type,
-            "at": _rfc3339(now),
+            "at": rfc3339(now),
         }
         for i, s in enumerate(steps, start=1)
     ]
@@ -211,6 +220,11 @@ def _message(wake: Wake, report: EnvironmentReport, phase: str) -> str:
     tz = report.plan.rules.timezone
     until = f"{wake.stop.astimezone(tz):%a %H:%M}"
     ready = f"{report.services_ready}/{report.services_total} services ready"
+    if phase == "Starting" and report.normal_schedule_late and report.recheck_at:
+        return (
+            f"the normal schedule has not woken {env}: {'; '.join(report.not_up)}; "
+            f"envwake holds it itself from {report.recheck_at.astimezone(tz):%a %H:%M}"
+        )
     return {
         "Scheduled": f"{env} will be woken at {wake.start.astimezone(tz):%a %H:%M}",
         "Starting": f"waking {env}",
@@ -221,5 +235,6 @@ def _message(wake: Wake, report: EnvironmentReport, phase: str) -> str:
     }.get(phase, phase)
 
 
-def _rfc3339(instant: datetime) -> str:
+def rfc3339(instant: datetime) -> str:
+    """RFC 3339 in UTC, to the second (the API conventions' timestamps)."""
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

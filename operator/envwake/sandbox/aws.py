@@ -8,6 +8,11 @@
   the service (query/XML for STS and RDS, REST-JSON for the Scheduler).
 - Several accounts work through assumed-role credentials; ``MOTO_ACCOUNT_ID`` must not
   be set (it would put every account's resources in one).
+- EventBridge Scheduler schedules fire (moto's never do): ``fire_due(now)`` runs every
+  ENABLED ``cron(...)`` schedule whose time came since the last call, in its own time
+  zone, by calling its target (``rds:startDBCluster`` / ``rds:stopDBCluster``), as the
+  real scheduler would; a target that refuses (the cluster is not in a state for it)
+  is a failed invocation, as in AWS.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import boto3
+from croniter import croniter
 from moto.backends import get_backend
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -36,9 +44,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from envwake.model.loading import Environment
 
-__all__ = ["AwsEmulator", "AwsFault"]
+__all__ = ["AwsEmulator", "AwsFault", "unix_cron"]
 
 BASE_ACCOUNT = "123456789012"  # moto's account for credentials it did not issue
+CATCH_UP = timedelta(days=7)  # how far back the first firing looks
+LEAP = timedelta(hours=1)  # a clock that jumps further: each firing's transition is done
 
 
 @dataclass
@@ -163,9 +173,49 @@ class _Faults:
         return str(query.get("Action", ["?"])[0])
 
 
+def unix_cron(expression: str) -> str | None:
+    """An EventBridge ``cron(m h dom mon dow year)`` as a 5-field cron, or None when it
+    uses what croniter cannot say (``L``, ``W``, ``#``, a year other than ``*``)."""
+    match = re.fullmatch(r"cron\((.*)\)", expression.strip())
+    if not match:
+        return None
+    fields = match.group(1).split()
+    if len(fields) != 6 or fields[5] not in ("*", "?"):
+        return None
+    minute, hour, dom, month, dow = (f.replace("?", "*") for f in fields[:5])
+    if any(mark in field for field in (dom, dow) for mark in ("L", "W", "#")):
+        return None
+
+    def day(token: str) -> str:  # AWS numbers days 1-7 from SUN; cron 0-6
+        return str(int(token) - 1) if token.isdigit() else token
+
+    dow = ",".join("-".join(day(t) for t in part.split("-")) for part in dow.split(","))
+    return f"{minute} {hour} {dom} {month} {dow}"
+
+
 class _QuietHandler(MotoRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         """No access log on stderr."""
+
+
+def _backends(service: str) -> list[tuple[tuple[str, str], Any]]:
+    found: list[tuple[tuple[str, str], Any]] = []
+    for account, regions in get_backend(service).items():  # type: ignore[call-overload]
+        for region, backend in regions.items():
+            found.append(((account, region), backend))
+    return found
+
+
+def _firings(schedule: Any, since: datetime, now: datetime) -> list[datetime]:
+    expression = unix_cron(str(schedule.schedule_expression))
+    if expression is None:
+        return []
+    zone = ZoneInfo(schedule.schedule_expression_timezone or "UTC")
+    times = croniter(expression, since.astimezone(zone))
+    found: list[datetime] = []
+    while (when := times.get_next(datetime)) <= now and len(found) < 1000:
+        found.append(when)
+    return found
 
 
 class AwsEmulator:
@@ -190,6 +240,8 @@ class AwsEmulator:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._faults: _Faults | None = None
+        self._fired_until: datetime | None = None
+        self.fired: list[tuple[datetime, str, str]] = []  # when, schedule, outcome
 
     def __enter__(self) -> AwsEmulator:
         self.start()
@@ -231,7 +283,10 @@ class AwsEmulator:
             _Transitions.clock = self.clock = clock
 
     def reset(self) -> None:
-        """Forget every resource and issued key (assume roles again afterwards)."""
+        """Forget every resource and issued key (assume roles again afterwards), and when
+        the schedules last fired."""
+        self._fired_until = None
+        self.fired.clear()
         import requests
 
         requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
@@ -239,6 +294,58 @@ class AwsEmulator:
             with self._faults.lock:
                 self._faults.faults.clear()
                 self._faults.actions.clear()
+
+    def fire_due(self, now: datetime) -> list[tuple[str, str]]:
+        """Fire the schedules due since the last call, in order; returns (schedule,
+        outcome) of each firing. The first call catches up on the week before ``now``, and
+        a clock that leapt (more than an hour) catches up on what it leapt over: each
+        transition finished at once, so the clusters are in the state their schedules put
+        them in, as if the world had run all along."""
+        since, self._fired_until = self._fired_until, now
+        catching_up = since is None or now - since > LEAP
+        if since is None:
+            since = now - CATCH_UP  # (call it before anything changes the schedules)
+        if now <= since:
+            return []
+        due = []
+        for (account, region), backend in _backends("scheduler"):
+            for group in backend.schedule_groups.values():
+                for schedule in list(group.schedules.values()):
+                    if schedule.state == "ENABLED":
+                        for when in _firings(schedule, since, now):
+                            due.append((when, schedule, account, region))
+        done = []
+        for when, schedule, account, region in sorted(due, key=lambda item: item[0]):
+            outcome = self._invoke(schedule, account, region)
+            if catching_up:
+                _settle(get_backend("rds")[account][region], now=float("inf"))
+            self.fired.append((when, schedule.name, outcome))
+            done.append((schedule.name, outcome))
+        return done
+
+    def begin(self, now: datetime) -> None:
+        """The world starts at ``now``: the clusters as their schedules left them."""
+        self._fired_until = None
+        self.fire_due(now)
+
+    def _invoke(self, schedule: Any, account: str, region: str) -> str:
+        arn = str(schedule.target.get("Arn", ""))
+        action = arn.rsplit(":", 1)[-1]
+        try:
+            cluster = json.loads(schedule.target.get("Input") or "{}")["DbClusterIdentifier"]
+        except (ValueError, KeyError, TypeError):
+            return "failed: no DbClusterIdentifier in the target's input"
+        rds = get_backend("rds")[account][region]
+        try:
+            if action == "startDBCluster":
+                rds.start_db_cluster(cluster)
+            elif action == "stopDBCluster":
+                rds.stop_db_cluster(cluster)
+            else:
+                return f"failed: {action} is not emulated"
+        except Exception as exc:  # AWS records a failed invocation; the schedule stays
+            return f"failed: {type(exc).__name__}"
+        return f"{action} {cluster}"
 
     def after_action(self, hook: Callable[[str], None] | None) -> None:
         """Call ``hook`` with each action's name once it took effect, before its answer

@@ -1,11 +1,22 @@
-"""Flux and KEDA/kubelet for the local stack: applies what is merged, marks pods ready.
+"""Flux, KEDA and the kubelet for the local stack: what is merged gets applied, the
+normal schedule scales the services, pods become ready.
 
-After each change of the base branch it applies the environment's ScaledObjects and
-Deployments from the bare repository to an in-memory cluster, records the applied
-revision (like a Kustomization's ``status.lastAppliedRevision``), and reports a
-Deployment ready ``ready_after`` seconds (on an injectable clock) after its
-ScaledObject asked for more pods. It syncs lazily, when it is looked at, like a Flux
-that reconciles on every read instead of on an interval.
+Flux: each ``tick`` (its interval) it applies the NEWEST head of the branch, as Flux
+does, so when someone merges right after envwake only a descendant of envwake's merge
+is ever applied. The Kustomization's status says it as Flux writes it:
+``lastAppliedRevision``/``lastAttemptedRevision`` as ``<branch>@sha1:<sha>``, and a
+``Ready`` condition (ReconciliationSucceeded, or False with BuildFailed and a
+Flux-shaped message when a manifest does not build; the last good revision stays
+applied). Reading never syncs: between ticks the cluster shows the last apply.
+
+KEDA: a ScaledObject scales its Deployment to ``minReplicaCount`` (absent: 0), or to its
+cron trigger's ``desiredReplicas`` while the trigger is active, and for
+``cooldownPeriod`` (default 300 s) after. Whether a trigger is active is decided as
+KEDA's cron scaler decides it (the next end firing comes before the next start), on
+the stack's wall clock; without one (``wall=None``) cron triggers never activate.
+
+Kubelet: a Deployment's pods are ready ``ready_after`` seconds (on ``clock``) after it
+asked for more.
 """
 
 from __future__ import annotations
@@ -13,23 +24,44 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 import ruamel.yaml
+from croniter import croniter
+from ruamel.yaml.error import YAMLError
 
-from envwake.manifests import summarize
+from envwake.errors import ManifestError
+from envwake.manifests import ScaledObjectSummary, summarize
+from envwake.model.cluster import Condition, FluxStatus
 from envwake.model.loading import Environment
 from envwake.sandbox.github.gitstore import GitStore
 
-__all__ = ["FluxKeda", "Workload"]
+__all__ = ["FluxKeda", "Workload", "keda_cron_active"]
+
+DEFAULT_COOLDOWN = 300.0  # KEDA's cooldownPeriod default
+
+
+def keda_cron_active(start: str, end: str, timezone: str, at: datetime) -> bool:
+    """Whether a KEDA cron trigger is active at ``at``: as KEDA's cron scaler has it,
+    when the next ``end`` firing is not later than the next ``start`` firing."""
+    local = at.astimezone(ZoneInfo(timezone))
+    next_start = croniter(start, local).get_next(datetime)
+    next_end = croniter(end, local).get_next(datetime)
+    return not (next_start < next_end and local < next_start) and local <= next_end
 
 
 @dataclass
 class Workload:
-    min_replicas: int | None
-    desired_replicas: int  # what KEDA's cron trigger wants during its window
-    ready_at: float | None = None  # when the pods are ready (None: scaled to zero)
+    min_replicas: int  # minReplicaCount as applied (absent: 0)
+    desired_replicas: int  # what the cron trigger wants while active
+    triggers: tuple[tuple[str, str, str], ...] = ()  # (start, end, timezone)
+    cooldown: float = DEFAULT_COOLDOWN
+    wanted: int = 0  # replicas KEDA set on the Deployment
+    ready_at: float | None = None  # when its pods are ready (None: none wanted)
+    active_until: float | None = None  # the cooldown after the trigger was last active
 
 
 class FluxKeda:
@@ -41,6 +73,7 @@ class FluxKeda:
         branch: str = "master",
         ready_after: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] | None = None,
         kubernetes_url: str | None = None,
         kubernetes_session: requests.Session | None = None,
         paused: bool = False,
@@ -50,37 +83,113 @@ class FluxKeda:
         self.branch = branch
         self.ready_after = ready_after
         self.clock = clock
+        self.wall = wall
         self.kubernetes_url = kubernetes_url  # also apply into a Kubernetes API (the emulator)
         # how to talk to it (a real API server wants TLS and a client certificate)
         self.http = kubernetes_session or requests.Session()
         self.paused = paused  # a stuck Flux applies nothing
         self.applied_commit: str | None = None
+        self.attempted_commit: str | None = None
+        self.applied: list[str] = []  # every commit applied, in order
+        self.ready = Condition("Unknown", "Progressing", "reconciliation in progress")
         self.workloads: dict[str, Workload] = {}
+        self._documents: dict[str, list[dict[str, Any]]] = {}  # path: its ScaledObjects
         self._reported: dict[str, tuple[int, int]] = {}  # Deployment readiness last written
+        self._settled = False  # the first tick finds pods up that would have been up already
+
+    # -- Flux ------------------------------------------------------------------------------
 
     def sync(self) -> None:
+        """Apply the newest head of the branch, if it is new."""
         revision = self.store.ref(self.branch)
-        if self.paused or revision is None or revision == self.applied_commit:
+        if self.paused or revision is None or revision == self.attempted_commit:
             return
+        self.attempted_commit = revision
+        try:
+            built = self._build(revision)
+        except ManifestError as exc:
+            self.ready = Condition(
+                "False",
+                "BuildFailed",
+                f"kustomize build failed: {exc}",
+            )
+            self._write_kustomization()
+            return
+        for key, (summary, documents) in built.items():
+            current = self.workloads.get(key)
+            triggers = tuple(
+                (t.start, t.end, t.timezone) for t in summary.cron_triggers if t.timezone
+            )
+            minimum = summary.min_replicas if isinstance(summary.min_replicas, int) else 0
+            desired = max((t.desired_replicas for t in summary.cron_triggers), default=0)
+            if current is None:
+                self.workloads[key] = Workload(minimum, desired, triggers)
+            else:
+                current.min_replicas, current.desired_replicas = minimum, desired
+                current.triggers = triggers
+            self._documents[key] = documents
+        self.applied_commit = revision
+        self.applied.append(revision)
+        self.ready = Condition(
+            "True", "ReconciliationSucceeded", f"Applied revision: {self._revision(revision)}"
+        )
+        if self.kubernetes_url:
+            self._apply()
+        self._write_kustomization()
+
+    def _build(self, revision: str) -> dict[str, tuple[ScaledObjectSummary, list[dict[str, Any]]]]:
+        """Like ``kustomize build``: every YAML file of the tree must parse; then each
+        service's ScaledObject, summarised."""
+        loader = ruamel.yaml.YAML(typ="safe", pure=True)
+        tree = set(self.store.git("ls-tree", "-r", "--name-only", revision).splitlines())
+        for path in sorted(tree):
+            if path.endswith((".yaml", ".yml")):
+                try:
+                    list(loader.load_all(self.store.read_file(revision, path)))
+                except YAMLError as exc:
+                    problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise ManifestError(f"{path}: {problem}") from None
+        built = {}
         for service in self.environment.services:
             path = service.manifest.scaled_object.path
-            summary = summarize(
-                self.store.read_file(revision, path), source=path, name=service.service_name
-            )
-            wanted = summary.min_replicas if isinstance(summary.min_replicas, int) else None
-            desired = max((t.desired_replicas for t in summary.cron_triggers), default=0)
-            current = self.workloads.get(service.key)
-            if current is None or current.min_replicas != wanted:
-                ready_at = self.clock() + self.ready_after if wanted else None
-                workload = Workload(wanted, desired, ready_at)
-                self.workloads[service.key] = workload
-        self.applied_commit = revision
-        if self.kubernetes_url:
-            self._apply(revision)
+            if path not in tree:
+                continue  # nothing to apply for it
+            text = self.store.read_file(revision, path)
+            summary = summarize(text, source=path, name=service.service_name)
+            documents = [
+                d
+                for d in loader.load_all(text)
+                if isinstance(d, dict) and d.get("kind") == "ScaledObject"
+            ]
+            built[service.key] = (summary, documents)
+        return built
+
+    def _revision(self, commit: str | None) -> str | None:
+        return f"{self.branch}@sha1:{commit}" if commit else None
+
+    # -- KEDA and the kubelet ----------------------------------------------------------------
 
     def tick(self) -> None:
-        """Flux's interval and the kubelet: sync, and report pods that became ready."""
+        """Flux's interval, KEDA's polling and the kubelet: sync, scale, report."""
         self.sync()
+        now = self.clock()
+        wall = self.wall() if self.wall else None
+        for workload in self.workloads.values():
+            active = wall is not None and any(
+                keda_cron_active(start, end, zone, wall) for start, end, zone in workload.triggers
+            )
+            if active:
+                workload.active_until = now + workload.cooldown
+            cooling = workload.active_until is not None and now < workload.active_until
+            wanted = max(workload.min_replicas, workload.desired_replicas if cooling else 0)
+            if wanted != workload.wanted:
+                more = wanted > workload.wanted
+                workload.wanted = wanted
+                if not wanted:
+                    workload.ready_at = None
+                elif more or workload.ready_at is None:
+                    workload.ready_at = now + (self.ready_after if self._settled else 0.0)
+        self._settled = self._settled or bool(self.workloads)
         if self.kubernetes_url:
             for service in self.environment.services:
                 ready, wanted = self.deployment_ready(service.namespace, service.service_name)
@@ -102,22 +211,20 @@ class FluxKeda:
                     {"status": {"readyReplicas": ready, "replicas": wanted}},
                 )
 
-    def _apply(self, revision: str) -> None:
-        loader = ruamel.yaml.YAML(typ="safe", pure=True)
+    # -- writing into a Kubernetes API -------------------------------------------------------
+
+    def _apply(self) -> None:
         for service in self.environment.services:
-            path = service.manifest.scaled_object.path
-            for document in loader.load_all(self.store.read_file(revision, path)):
-                if isinstance(document, dict) and document.get("kind") == "ScaledObject":
-                    document["metadata"]["namespace"] = service.namespace
-                    self._upsert("keda.sh/v1alpha1", "scaledobjects", service.namespace, document)
-            workload = self.workloads[service.key]
+            for document in self._documents.get(service.key, []):
+                document["metadata"]["namespace"] = service.namespace
+                self._upsert("keda.sh/v1alpha1", "scaledobjects", service.namespace, document)
             labels = {"app": service.service_name}
             deployment = {
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
                 "metadata": {"name": service.service_name, "namespace": service.namespace},
                 "spec": {
-                    "replicas": workload.min_replicas or 0,
+                    "replicas": self.workloads[service.key].wanted,
                     "selector": {"matchLabels": labels},
                     "template": {
                         "metadata": {"labels": labels},
@@ -129,47 +236,70 @@ class FluxKeda:
                     },
                 },
             }
-            self._upsert("apps/v1", "deployments", service.namespace, deployment)
+            self._upsert("apps/v1", "deployments", service.namespace, deployment, spec=False)
+
+    def _write_kustomization(self) -> None:
         kustomization = self.environment.config.flux.kustomization
-        if kustomization is not None:
-            ref = {
-                "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-                "kind": "Kustomization",
-                "metadata": {"name": kustomization.name, "namespace": kustomization.namespace},
-                "spec": {"interval": "1m", "path": "./", "prune": True},
-            }
-            self._upsert(
-                "kustomize.toolkit.fluxcd.io/v1", "kustomizations", kustomization.namespace, ref
-            )
-            status = {
+        if kustomization is None or not self.kubernetes_url:
+            return
+        ref = {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": kustomization.name, "namespace": kustomization.namespace},
+            "spec": {"interval": "1m", "path": "./", "prune": True},
+        }
+        self._upsert(
+            "kustomize.toolkit.fluxcd.io/v1", "kustomizations", kustomization.namespace, ref
+        )
+        status = self.kustomization(kustomization.namespace, kustomization.name)
+        ready = status.ready or self.ready
+        self._patch(
+            "kustomize.toolkit.fluxcd.io/v1",
+            "kustomizations",
+            kustomization.namespace,
+            f"{kustomization.name}/status",
+            {
                 "status": {
-                    "lastAppliedRevision": self.applied_revision(
-                        kustomization.namespace, kustomization.name
-                    )
+                    "lastAppliedRevision": status.last_applied,
+                    "lastAttemptedRevision": status.last_attempted,
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": ready.status,
+                            "reason": ready.reason,
+                            "message": ready.message,
+                            "lastTransitionTime": _rfc3339(self.wall() if self.wall else None),
+                        }
+                    ],
                 }
-            }
-            self._patch(
-                "kustomize.toolkit.fluxcd.io/v1",
-                "kustomizations",
-                kustomization.namespace,
-                f"{kustomization.name}/status",
-                status,
-            )
+            },
+        )
 
     def _url(self, api_version: str, plural: str, namespace: str, name: str | None = None) -> str:
         prefix = "api" if "/" not in api_version else "apis"
         url = f"{self.kubernetes_url}/{prefix}/{api_version}/namespaces/{namespace}/{plural}"
         return f"{url}/{name}" if name else url
 
-    def _upsert(self, api_version: str, plural: str, namespace: str, body: dict[str, Any]) -> None:
+    def _upsert(
+        self,
+        api_version: str,
+        plural: str,
+        namespace: str,
+        body: dict[str, Any],
+        *,
+        spec: bool = True,
+    ) -> None:
         name = body["metadata"]["name"]
         existing = self.http.get(self._url(api_version, plural, namespace, name), timeout=10)
         if existing.status_code == 404:
             self.http.post(
                 self._url(api_version, plural, namespace), json=body, timeout=10
             ).raise_for_status()
-        else:
-            self._patch(api_version, plural, namespace, name, {"spec": body.get("spec", {})})
+        elif spec:
+            # Flux applies the whole object: a field the manifest no longer has goes too.
+            wanted = dict(body.get("spec") or {})
+            gone = {k: None for k in (existing.json().get("spec") or {}) if k not in wanted}
+            self._patch(api_version, plural, namespace, name, {"spec": {**wanted, **gone}})
 
     def _patch(
         self, api_version: str, plural: str, namespace: str, name: str, patch: dict[str, Any]
@@ -184,21 +314,25 @@ class FluxKeda:
     # -- ClusterView -------------------------------------------------------------------------
 
     def scaled_object_min(self, namespace: str, name: str) -> int | None:
-        self.sync()
         workload = self.workloads.get(f"{namespace}/{name}")
         return workload.min_replicas if workload else None
 
     def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]:
         """(ready replicas, wanted replicas) of the service's Deployment."""
-        self.sync()
         workload = self.workloads.get(f"{namespace}/{name}")
-        if workload is None or not workload.min_replicas:
+        if workload is None or not workload.wanted:
             return 0, 0
-        wanted = workload.min_replicas
-        ready = wanted if workload.ready_at is not None and workload.ready_at <= self.clock() else 0
-        return ready, wanted
+        ready = workload.ready_at is not None and workload.ready_at <= self.clock()
+        return (workload.wanted if ready else 0), workload.wanted
 
-    def applied_revision(self, namespace: str, name: str) -> str | None:
-        """``status.lastAppliedRevision`` of the Kustomization, as Flux writes it."""
-        self.sync()
-        return f"{self.branch}@sha1:{self.applied_commit}" if self.applied_commit else None
+    def kustomization(self, namespace: str, name: str) -> FluxStatus:
+        """The Kustomization's status, as Flux writes it."""
+        return FluxStatus(
+            self._revision(self.applied_commit), self._revision(self.attempted_commit), self.ready
+        )
+
+
+def _rfc3339(instant: datetime | None) -> str:
+    from datetime import UTC
+
+    return (instant or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,137 @@
+"""What one wake's status becomes after a reconcile, and what it should be told: pure.
+
+- A wake is *involved* in a reconcile once it has begun (its phase is past Scheduled):
+  it hears the steps of what was done for it. A Scheduled wake hears nothing yet.
+- Events go out on transitions only: the steps a reconcile did, a change of phase that
+  no step announced (a restarted operator finding the environment awake says Awake once),
+  and a failure (or a late normal schedule) when it is new, not when it repeats.
+- Failed is sticky for a generation: the status keeps its failure while the environment
+  still cleans up for the wake; changing the spec tries again.
+- Finished (``finishedAt``) once Completed, or Failed with nothing left to do for it; a
+  finished wake's status is never written again, and it is deleted after a while.
+- The record (``status.restore``) is what envwake must remember across restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from envwake.planning import Wake
+from envwake.reconciler.report import EnvironmentReport, Record, Step
+from envwake.reconciler.status import rfc3339, wake_status
+
+__all__ = [
+    "FINAL",
+    "involved",
+    "next_status",
+    "record_from_status",
+    "record_status",
+    "transitions",
+]
+
+FINAL = frozenset({"Completed", "Failed"})
+_PHASES = frozenset({"Scheduled", "Starting", "Awake", "Extending", "Stopping", "Completed"})
+
+
+def involved(phase: str) -> bool:
+    return phase != "Scheduled"
+
+
+def record_status(record: Record) -> dict[str, Any] | None:
+    """``status.restore`` for ``record`` (None removes it: nothing to remember)."""
+    if not record:
+        return None
+    services = [
+        {"service": key, "absent": True}
+        if value is None
+        else {"service": key, "minReplicaCount": value}
+        for key, value in sorted(record.originals.items())
+    ]
+    data: dict[str, Any] = {"services": services}
+    if record.held_since is not None:
+        data["heldSince"] = rfc3339(record.held_since)
+    return data
+
+
+def record_from_status(status: Mapping[str, Any]) -> Record:
+    data = status.get("restore") or {}
+    originals: dict[str, int | None] = {}
+    for item in data.get("services") or []:
+        if not isinstance(item, Mapping) or not item.get("service"):
+            continue
+        value = item.get("minReplicaCount")
+        originals[str(item["service"])] = None if item.get("absent") else int(value or 0)
+    since = data.get("heldSince")
+    return Record(originals, datetime.fromisoformat(str(since)) if since else None)
+
+
+def next_status(
+    planned: Wake,
+    report: EnvironmentReport,
+    *,
+    generation: int,
+    previous: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The wake's whole new status (keys to clear are None, for a merge patch)."""
+    status = wake_status(planned, report, generation=generation, previous=previous)
+    sticky = previous.get("phase") == "Failed" and previous.get("observedGeneration") == generation
+    if sticky and status["phase"] != "Failed":
+        done = status["phase"] == "Completed"
+        status["phase"] = "Failed"
+        status["message"] = previous.get("message", status["message"])
+        status["conditions"] = [dict(c) for c in previous.get("conditions") or status["conditions"]]
+        if done:
+            status["finishedAt"] = rfc3339(report.now)
+    elif status["phase"] == "Completed" or (
+        status["phase"] == "Failed" and not _still_needed(planned, report)
+    ):
+        status["finishedAt"] = rfc3339(report.now)
+    status.setdefault("finishedAt", None)
+    status["restore"] = None if status.get("finishedAt") else record_status(report.record)
+    return status
+
+
+def _still_needed(planned: Wake, report: EnvironmentReport) -> bool:
+    """Whether the environment still has to put something back for this wake."""
+    chains = [
+        chain
+        for chain in report.plan.chains
+        if any(
+            report.plan.segments[i].start < planned.stop
+            and report.plan.segments[i].end > planned.start
+            for i in chain.segments
+        )
+    ]
+    return bool(chains) and report.now < chains[-1].reset_at
+
+
+def transitions(
+    previous: Mapping[str, Any],
+    status: Mapping[str, Any],
+    done: Sequence[Step],
+) -> list[Step]:
+    """The steps that announce what changed and no step of ``done`` said: a new failure
+    (or late normal schedule), else a new phase."""
+    said = {step.reason for step in done}
+    out: list[Step] = []
+    ready = _condition(status, "Ready")
+    before = _condition(previous, "Ready")
+    if (
+        ready.get("status") == "False"
+        and ready.get("reason") not in _PHASES
+        and (ready.get("reason"), ready.get("message"))
+        != (before.get("reason"), before.get("message"))
+        and ready.get("reason") not in said
+    ):
+        out.append(Step(str(ready["reason"]), str(status.get("message") or ""), "Warning"))
+    phase = str(status.get("phase") or "")
+    new = phase != previous.get("phase") and phase in _PHASES and phase not in said
+    if new and not out and (phase != "Scheduled" or previous.get("phase")):
+        out.append(Step(phase, str(status.get("message") or phase)))
+    return out
+
+
+def _condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    return next((c for c in status.get("conditions") or [] if c.get("type") == kind), {})
