@@ -1,0 +1,187 @@
+"""The operator on one stack, as it lives for weeks: the same environment woken again,
+wakes deleted while it was down, a bad wake among good ones, old wakes that must keep
+their final word, and restarts that must not repeat what was said."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from envwake.sandbox.github import CiJob
+
+from .conftest import OTHER_ACCOUNT
+from .test_operator import (
+    BACKEND,
+    current,
+    delete,
+    emulated_api,
+    events,
+    operator,
+    phase,
+    post,
+    runtime_for,
+    until,
+    wake,
+)
+
+API = "apps/shop/api/scaledobject.yaml"
+LEDGER = "apps/payments/ledger/scaledobject.yaml"
+
+
+@pytest.fixture
+async def k8s():
+    """kmock's emulator (the real API server runs the same harness in test_operator)."""
+    async with emulated_api() as api:
+        BACKEND["api"] = api
+        yield api
+
+
+def status(k8s, name: str) -> dict:
+    return (current(k8s, name) or {}).get("status") or {}
+
+
+async def at(runtime, now: str, stack=None) -> None:
+    """Move the operator's clock (and the world's, when given the stack) to ``now`` and
+    let the operator act."""
+    from .conftest import at as local
+
+    target = local(now)
+    runtime.clock.origin += target - runtime.clock.now()
+    if stack is not None:
+        stack.origin, stack.mark = target, stack.time.now
+    await runtime.poke("dev")
+
+
+async def test_the_same_environment_woken_on_two_saturdays(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        for day in ("2026-11-28", "2026-12-05"):
+            name = f"saturday-{day[-2:]}"
+            await at(runtime, f"{day} 10:00", stack)
+            await post(wake(name, startAt=f"{day}T10:00:00+09:00"))
+            await until(lambda n=name: phase(k8s, n) == "Awake", show=lambda: runtime.reports)
+            assert "minReplicaCount: 2" in stack.base(API)
+            await at(runtime, f"{day} 21:30", stack)
+            if name != "saturday-28":
+                assert phase(k8s, "saturday-28") == "Completed"  # its final word, all week
+            await at(runtime, f"{day} 22:00", stack)
+            await until(lambda n=name: phase(k8s, n) == "Completed")
+            assert "minReplicaCount: 0" in stack.base(API)
+            assert stack.aws.cluster_status("shop-db") == "stopped"
+        # a week after it finished (22:00 + 7 days), last week's wake is deleted
+        await until(lambda: current(k8s, "saturday-28") is None)
+        assert phase(k8s, "saturday-05") == "Completed"
+    merged = [pr for pr in stack.repo.pulls.values() if pr.merged]
+    assert len(merged) == 8  # each Saturday: 2 waves up, 2 waves down
+
+
+async def test_the_reset_puts_back_what_was_there_not_zero(stack, k8s):
+    stack.github.service.push_to_base(
+        "acme/flux-dev",
+        {LEDGER: stack.base(LEDGER).replace("minReplicaCount: 0", "minReplicaCount: 1")},
+        "the payments team keeps one ledger up",
+    )
+    before = stack.base(LEDGER)
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("sat", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "sat") == "Awake")
+        assert "minReplicaCount: 3" in stack.base(LEDGER)
+        await at(runtime, "2026-11-28 22:00")
+        await until(lambda: phase(k8s, "sat") == "Completed")
+    assert stack.base(LEDGER) == before
+
+
+async def test_a_wake_deleted_while_the_operator_was_down_is_put_to_sleep_first(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("gone", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "gone") == "Awake")
+    await delete("gone")  # the finalizer keeps it while nobody is there
+    assert current(k8s, "gone") is not None
+    assert stack.aws.cluster_status("shop-db") == "available"
+    async with operator(runtime_for(stack, "2026-11-28 12:00")):
+        await until(lambda: current(k8s, "gone") is None, seconds=90)
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+    assert stack.aws.cluster_status("payments-db", account=OTHER_ACCOUNT) == "stopped"
+    assert "minReplicaCount: 0" in stack.base(API)
+    scheduler = stack.aws.session().client("scheduler", endpoint_url=stack.aws.url)
+    assert scheduler.get_schedule(Name="shop-db-stop")["State"] == "ENABLED"
+
+
+async def test_a_deletion_whose_stop_breaks_unexpectedly_keeps_the_finalizer(stack, k8s):
+    """A library's exception in the middle of the stop: the deletion must not be reported
+    done on the strength of an older, successful reconcile."""
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    runtime.retry_after = 0.5
+    async with operator(runtime):
+        await post(wake("brittle", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "brittle") == "Awake")
+        cluster = stack.reconciler.adapters.cluster
+        broken = {"on": True}
+
+        class Breaking:
+            def __getattr__(self, name):
+                if broken["on"]:
+                    raise ConnectionResetError("the cluster's API went away")
+                return getattr(cluster, name)
+
+        stack.reconciler.adapters.cluster = Breaking()
+        runtime.clock.origin += timedelta(hours=2)
+        await delete("brittle")
+        await asyncio.sleep(3)
+        assert current(k8s, "brittle") is not None  # the finalizer holds it
+        assert stack.aws.cluster_status("shop-db") == "available"
+        broken["on"] = False
+        await until(lambda: current(k8s, "brittle") is None, seconds=90)
+    assert stack.aws.cluster_status("shop-db") == "stopped"
+
+
+async def test_one_bad_wake_does_not_block_its_environment(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        # passes the model and the CEL rule (no startAt), yet stops before it was created
+        await post(wake("backwards", stopAt="2020-01-01T00:00:00+09:00"))
+        await post(wake("good", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "good") == "Awake", show=lambda: runtime.reports)
+        await until(lambda: phase(k8s, "backwards") == "Failed")
+    failed = next(c for c in status(k8s, "backwards")["conditions"] if c["type"] == "Ready")
+    assert failed["reason"] == "WakeInvalid"
+    assert "spec.stopAt" in failed["message"]
+
+
+async def test_a_finished_wake_keeps_its_final_status(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("last-week", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "last-week") == "Awake")
+        await at(runtime, "2026-11-28 22:00")
+        await until(lambda: phase(k8s, "last-week") == "Completed")
+        final = status(k8s, "last-week")
+        told = list(events(k8s, "last-week"))
+        # a week later CI is red: today's wake fails, last week's stays as it ended
+        stack.repo.ci = [CiJob("build", outcome="failure", seconds=20)]
+        await at(runtime, "2026-12-05 10:00", stack)
+        await post(wake("today", startAt="2026-12-05T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "today") == "Failed")
+        await at(runtime, "2026-12-05 10:30")
+    assert status(k8s, "last-week") == final
+    assert events(k8s, "last-week") == told
+
+
+async def test_reconciles_that_change_nothing_say_nothing(stack, k8s):
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("quiet", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "quiet") == "Awake")
+        await until(lambda: "Awake" in [r for _, r in events(k8s, "quiet")])
+        told, steps = list(events(k8s, "quiet")), status(k8s, "quiet")["steps"]
+        for now in ("2026-11-28 11:00", "2026-11-28 12:00"):
+            await at(runtime, now)
+    async with operator(runtime_for(stack, "2026-11-28 13:00")):  # a restart
+        await asyncio.sleep(2)
+        await until(lambda: phase(k8s, "quiet") == "Awake")
+    assert events(k8s, "quiet") == told
+    assert status(k8s, "quiet")["steps"] == steps
