@@ -1,11 +1,14 @@
 """The local stack: everything envwake talks to, on this machine, and the operator on it.
 
 Kubernetes (kmock's emulator with the EnvironmentWake resource), AWS (moto server, the
-environment's Aurora clusters stopped and their schedules in place), GitHub (the
-emulator, a Flux repository generated from the environment's manifests, simulated CI
-for the gating checks), Flux/KEDA (applies what is merged into the Kubernetes emulator)
-and the operator itself (Kopf, as ``envwake run`` runs it). Every part tells time by one
-``VirtualClock``, so a night can pass in seconds. ``envwake demo`` is built on it.
+environment's Aurora clusters and their schedules, which fire on the stack's clock),
+GitHub (the emulator, a Flux repository generated from the environment's manifests,
+simulated CI for the gating checks), Flux/KEDA (applies what is merged into the
+Kubernetes emulator; KEDA's cron triggers keep the services up in working hours) and
+the operator itself (Kopf, as ``envwake run`` runs it). The environment lives its normal
+schedule by itself: asleep at night and on weekends, awake on working days. Every part
+tells time by one ``VirtualClock``, so a night can pass in seconds. ``envwake demo`` is
+built on it.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from envwake.sandbox.flux import FluxKeda
 from envwake.sandbox.github import CiJob, GitHubEmulator
 from envwake.sandbox.kubernetes import StampingEmulator
 from envwake.sandbox.repository import flux_files
+from envwake.sandbox.tables import ENVIRONMENT_WAKE_COLUMNS
 
 __all__ = [
     "NAMESPACE",
@@ -224,6 +228,9 @@ class LocalStack:
             self.kubernetes.resources.load_bundled()  # core/v1 and friends: discovery needs them
             for name, info in RESOURCES.items():
                 self.kubernetes.resources[name] = info
+            self.kubernetes.envwake_columns["envwake.dev/v1alpha1/environmentwakes"] = (
+                ENVIRONMENT_WAKE_COLUMNS  # kubectl get shows what a real API server shows
+            )
             self.api = KubernetesApi(str(server.url).rstrip("/"), operator_token=OPERATOR_TOKEN)
         assert self.api is not None
         self.kubernetes_url = self.api.url
@@ -237,6 +244,7 @@ class LocalStack:
             branch=repo.default_branch,
             ready_after=self.timing.pods_ready_seconds,
             clock=self.clock.monotonic,
+            wall=self.clock.now,
             kubernetes_url=self.kubernetes_url,
             kubernetes_session=self.api.writer_session(),
         )
@@ -247,6 +255,7 @@ class LocalStack:
     def _seed_aws(self) -> None:
         self.aws.reset()  # moto's state lives in the process: start from nothing
         self.aws.seed(self.environment)
+        self.aws.begin(self.clock.now())  # the clusters as their schedules left them
 
     def _seed_github(self) -> None:
         git = self.environment.config.git
@@ -268,12 +277,18 @@ class LocalStack:
         )
 
     async def _run_flux(self, flux: FluxKeda) -> None:
+        """The world on its own: the EventBridge schedules fire, Flux applies, KEDA scales."""
         while True:
             try:
-                await asyncio.to_thread(flux.tick)
+                await asyncio.to_thread(self._world_tick, flux)
             except Exception:  # like Flux: report, and try again at the next interval
                 logger.exception("the sandbox Flux failed to apply; retrying")
             await asyncio.sleep(self.timing.flux_interval)
+
+    def _world_tick(self, flux: FluxKeda) -> None:
+        for schedule, outcome in self.aws.fire_due(self.clock.now()):
+            logger.info("EventBridge schedule %s fired: %s", schedule, outcome)
+        flux.tick()
 
     def _write_kubeconfig(self) -> None:
         text = f"""apiVersion: v1

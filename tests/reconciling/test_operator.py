@@ -578,3 +578,30 @@ async def test_operator_killed_at_each_step_then_restarted(stack, k8s, step):
     assert all(pr.state == "closed" for pr in stack.repo.pulls.values())
     assert set(stack.repo.store.refs()) == {"master"}
     assert stack.aws.cluster_status("shop-db") == "stopped"
+
+
+async def test_a_completed_wake_says_so_and_nothing_stale(stack, k8s):
+    """What envwake status shows of a finished wake: no next action left over from when it
+    was awake, each cluster once, and times that say their zone."""
+    from zoneinfo import ZoneInfo
+
+    from envwake.wakes.request import describe_wake
+
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("done", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "done") == "Awake")
+        assert current(k8s, "done")["status"]["nextAction"]["action"] == "stop"
+        await at_time(runtime, "2026-11-28 22:00")
+        await until(lambda: phase(k8s, "done") == "Completed")
+    body = current(k8s, "done")
+    assert "nextAction" not in body["status"]
+    assert "restore" not in body["status"]  # nothing left to remember
+    lines = describe_wake(body, ZoneInfo("Asia/Tokyo"))
+    assert lines[0] == "  envwake/done  Completed  Sat 11-28 10:00 JST -> Sat 11-28 22:00 JST"
+    assert not any("next:" in line for line in lines), lines
+    assert [line for line in lines if "clusters:" in line] == [
+        "    clusters: shop-db stopped, payments-db stopped"
+    ]
+    utc = describe_wake(body, UTC)[0]  # no config at hand: UTC, and it says so
+    assert utc == "  envwake/done  Completed  Sat 11-28 01:00 UTC -> Sat 11-28 13:00 UTC"

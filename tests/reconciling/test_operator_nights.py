@@ -5,6 +5,7 @@ their final word, and restarts that must not repeat what was said."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -185,3 +186,70 @@ async def test_reconciles_that_change_nothing_say_nothing(stack, k8s):
         await until(lambda: phase(k8s, "quiet") == "Awake")
     assert events(k8s, "quiet") == told
     assert status(k8s, "quiet")["steps"] == steps
+
+
+@contextlib.asynccontextmanager
+async def watching(runtime, namespaces: list[str]):
+    """The operator as ``envwake run --namespace A --namespace B`` runs it."""
+    import kopf
+
+    from envwake.localstack import _NotKopf
+
+    from .test_operator import REGISTRY
+
+    settings = kopf.OperatorSettings()
+    settings.watching.inactivity_timeout = 3600
+    stop, ready = asyncio.Event(), asyncio.Event()
+    tasks = await kopf.spawn_tasks(
+        namespaces=namespaces,
+        standalone=True,
+        registry=REGISTRY,
+        settings=settings,
+        memo=kopf.Memo(runtime=runtime, namespaces=namespaces),
+        stop_flag=stop,
+        ready_flag=ready,
+    )
+    task = asyncio.create_task(kopf.run_tasks(tasks, ignored=_NotKopf()))
+    await ready.wait()
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def test_no_reconcile_before_every_watched_namespace_is_listed(stack, k8s):
+    """Two namespaces watched, one listing slow: a reconcile that knew only the other
+    namespace's (future) wake would reset the environment under the active one."""
+    from envwake.sandbox.kubernetes import KubernetesFault
+
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    path = "/apis/envwake.dev/v1alpha1/namespaces/{}/environmentwakes"
+    for namespace in ("team-a", "team-b"):  # Kopf watches the namespaces that exist
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        assert await k8s.call("POST", "/api/v1/namespaces", body) == 201
+    active = {**wake("active", startAt="2026-11-28T10:00:00+09:00")}
+    active["metadata"] = {"name": "active", "namespace": "team-b"}
+    async with watching(runtime, ["team-a", "team-b"]):
+        assert await k8s.call("POST", path.format("team-b"), active) == 201
+        await until(lambda: phase_in(k8s, "team-b", "active") == "Awake")
+    raised = stack.base(API)
+    assert "minReplicaCount: 2" in raised
+    later = {**wake("later", startAt="2026-12-05T10:00:00+09:00")}
+    later["metadata"] = {"name": "later", "namespace": "team-a"}
+    assert await k8s.call("POST", path.format("team-a"), later) == 201
+    k8s.emulator.inject(
+        KubernetesFault("environmentwakes", "list", status=0, delay=3, times=10, namespace="team-b")
+    )
+    pulls = len(stack.repo.pulls)
+    async with watching(runtime_for(stack, "2026-11-28 11:00"), ["team-a", "team-b"]):
+        await asyncio.sleep(6)
+        await until(lambda: phase_in(k8s, "team-a", "later") == "Scheduled")
+    assert stack.base(API) == raised  # not reset under the active wake
+    assert len(stack.repo.pulls) == pulls
+    assert phase_in(k8s, "team-b", "active") == "Awake"
+
+
+def phase_in(k8s, namespace: str, name: str) -> str | None:
+    body = k8s.read("envwake.dev", "v1alpha1", "environmentwakes", namespace, name) or {}
+    return (body.get("status") or {}).get("phase")

@@ -5,11 +5,14 @@ kmock 0.8 stores objects as plain JSON. A real API server also: stamps ``uid``,
 changes); names objects from ``generateName``; answers a failed JSON-patch ``test``
 with 422, not 500; gives lists a ``kind`` and a ``resourceVersion``; and starts a
 watch after the ``resourceVersion`` asked for instead of replaying everything. Kopf's
-finalizers, progress storage and restarts depend on all of these.
+finalizers, progress storage and restarts depend on all of these. And it answers
+``kubectl get`` with a Table of the resource's printer columns (``envwake_columns``),
+its Age told by the emulator's clock, as the API server does for a CRD.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import itertools
 import secrets
@@ -22,12 +25,27 @@ import attrs
 import jsonpatch
 import kmock
 from aiohttp import web
-from kmock._internal import enums, rendering
+from kmock._internal import enums, parsing, rendering
 from kmock._internal.k8s import KubernetesError
 
-from envwake.sandbox import leaks
+from envwake.sandbox import leaks, tables
 
 __all__ = ["ApiRequest", "KubernetesFault", "PatchTestFailed", "StampingEmulator"]
+
+
+def _parse_path(path: str) -> parsing.ParsedPath:
+    """kmock 0.8's parser, except that ``/api/v1/namespaces`` (and ``.../namespaces/x``)
+    is the Namespace resource itself, not a namespace missing its name: Kopf lists and
+    watches namespaces whenever it runs for named namespaces (``--namespace``)."""
+    parts = path.strip("/").split("/")
+    if parts[:2] == ["api", "v1"] and parts[2:3] == ["namespaces"] and len(parts) <= 4:
+        name = parts[3] if len(parts) == 4 else None
+        return parsing.ParsedPath("", "v1", "namespaces", None, name)
+    return _KMOCK_PARSE_PATH(path)
+
+
+_KMOCK_PARSE_PATH = parsing.parse_path
+parsing.parse_path = _parse_path  # (one parser for the whole process: it is kmock's bug)
 
 
 @attrs.frozen
@@ -47,6 +65,8 @@ class StampingEmulator(kmock.KubernetesEmulator):
         )
         self.envwake_latest = 0
         self.envwake_faults: list[KubernetesFault] = []
+        # per "group/version/plural": a CRD's additionalPrinterColumns, for Table answers
+        self.envwake_columns: dict[str, list[dict[str, Any]]] = {}
 
     def _next_version(self) -> str:
         self.envwake_latest = next(self.envwake_versions)
@@ -63,9 +83,13 @@ class StampingEmulator(kmock.KubernetesEmulator):
             if asked.verb in ("create", "update", "patch") and request.data is not None:
                 leaks.inspect(f"Kubernetes {asked.verb} {asked.resource}", repr(request.data))
             for fault in self.envwake_faults:
-                if fault.times > 0 and (fault.resource, fault.verb) == (asked.resource, asked.verb):
+                if fault.times > 0 and fault.matches(asked, request.namespace):
                     fault.times -= 1
-                    return web.json_response(fault.body(request.name), status=fault.status)
+                    if fault.delay:
+                        await asyncio.sleep(fault.delay)
+                    if fault.status:
+                        return web.json_response(fault.body(request.name), status=fault.status)
+                    break
             if request.action == enums.action.CREATE and isinstance(request.data, dict):
                 self._stamp_new(request)
             elif request.action == enums.action.UPDATE and request.name is not None:
@@ -122,7 +146,29 @@ class StampingEmulator(kmock.KubernetesEmulator):
             listing["kind"] = f"{kind}List"
         listing["apiVersion"] = _api_version(request)
         listing["metadata"] = {"resourceVersion": str(self.envwake_latest)}
+        columns = self._table_columns(request)
+        if columns is not None:
+            return tables.table(
+                columns, listing["items"], str(self.envwake_latest), self.envwake_clock()
+            )
         return listing
+
+    async def _serve_fetch(self, request: rendering.Request) -> Any:
+        obj = await super()._serve_fetch(request)
+        columns = self._table_columns(request)
+        if columns is not None and isinstance(obj, dict):
+            version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+            return tables.table(columns, [obj], version, self.envwake_clock())
+        return obj
+
+    def _table_columns(self, request: rendering.Request) -> list[dict[str, Any]] | None:
+        """The printer columns when the request asks for a Table (as kubectl get does)."""
+        accept = str(request.headers.get("Accept") or "")
+        if "as=Table" not in accept or request.resource is None:
+            return None
+        resource = request.resource
+        key = f"{getattr(resource, 'group', '')}/{getattr(resource, 'version', '')}/"
+        return self.envwake_columns.get(key + str(getattr(resource, "plural", "")))
 
     async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[Any]:
         since = (
@@ -142,12 +188,20 @@ class StampingEmulator(kmock.KubernetesEmulator):
 
 @dataclass
 class KubernetesFault:
-    """Refuse a kind of request as the API server does (a Status body), ``times`` times."""
+    """Refuse a kind of request as the API server does (a Status body), ``times`` times;
+    or, with ``status=0``, answer it only after ``delay`` seconds (a slow listing)."""
 
     resource: str  # plural, with "/subresource": environmentwakes/status
     verb: str
     status: int = 409
     times: int = 1
+    delay: float = 0.0
+    namespace: str | None = None  # only requests in this namespace (None: any)
+
+    def matches(self, asked: ApiRequest, namespace: str | None) -> bool:
+        return (self.resource, self.verb) == (asked.resource, asked.verb) and (
+            self.namespace is None or self.namespace == namespace
+        )
 
     def body(self, name: str | None) -> dict[str, Any]:
         reason, message = {

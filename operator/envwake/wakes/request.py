@@ -216,10 +216,11 @@ def show(instant: datetime, zone: tzinfo | None) -> str:
 
 
 def _show_text(text: str | None, zone: tzinfo) -> str:
+    """An instant as people read it: in ``zone``, which it names (``Sat 11-28 10:00 JST``)."""
     if not text:
         return ""
     instant = datetime.fromisoformat(str(text))
-    return instant.astimezone(zone).strftime("%a %m-%d %H:%M")
+    return instant.astimezone(zone).strftime("%a %m-%d %H:%M %Z")
 
 
 def _when(text: str, what: str, *, now: datetime, after: datetime, zone: tzinfo | None) -> datetime:
