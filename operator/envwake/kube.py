@@ -75,6 +75,16 @@ class ApiSink:
             else [f"{base}/environmentwakes"]
         )
         items: list[dict[str, Any]] = []
+        try:
+            return await self._list(urls, items)
+        except aiohttp.ClientError as exc:
+            raise errors.KubernetesRequestFailed(
+                f"the API server could not be reached to list EnvironmentWakes "
+                f"({type(exc).__name__})",
+                transient=True,
+            ) from exc
+
+    async def _list(self, urls: list[str], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         async with aiohttp.ClientSession(headers=self.headers) as http:
             for url in urls:
                 async with http.get(url, ssl=self.ssl) as response:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
+import jwt
 import requests
 from github.PullRequest import PullRequest as GithubPull
 
@@ -145,6 +146,11 @@ class GitHubSession:
         body = {"repositories": [self.name], "permissions": PERMISSIONS}
         try:
             _, data = integration.requester.requestJsonAndCheck("POST", path, input=body)
+        except (jwt.PyJWTError, ValueError):  # the key cannot sign the App's JWT
+            raise errors.CredentialsInvalid(
+                f"the private key of GitHub App {self.credentials.app_id} cannot sign a JWT; "
+                "give the App's PEM private key"
+            ) from None
         except requests.RequestException as exc:
             raise errors.GitHubUnavailable(
                 f"GitHub could not be reached for a token ({type(exc).__name__})"
