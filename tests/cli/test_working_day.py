@@ -1,0 +1,98 @@
+"""A wake on a working day, on the local stack that lives its normal schedule: the 06:30
+EventBridge schedules start the clusters and KEDA's cron triggers the pods. Awake is
+what envwake sees, not what the plan says: when the normal schedule woke nothing, the
+wake says so and, after the grace, envwake holds the environment itself."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from envwake.configdir import load_config_dir
+from envwake.localstack import LocalStack
+from envwake.sandbox.clock import VirtualClock
+from tests.fakes import QUICK_STACK
+from tests.slack.conftest import wakes_in
+
+from .test_wake_commands import CONFIG, envwake
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+async def status_when(stack: LocalStack, reached, *, seconds: float = 120.0) -> dict:
+    status: dict = {}
+    for _ in range(int(seconds * 10)):
+        found = list(wakes_in(stack.kubernetes).values())
+        status = (found[0].get("status") or {}) if found else {}
+        if reached(status):
+            return status
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not reached: {status}")
+
+
+async def test_in_working_hours_a_wake_is_awake_as_the_normal_schedule_made_it(tmp_path, capsys):
+    environments, _ = load_config_dir(Path(CONFIG))
+    tuesday = datetime(2026, 12, 1, 18, 37, tzinfo=TOKYO)  # what envwake demo --keep showed
+    clock = VirtualClock(tuesday, speed=60)
+    stack = LocalStack(environments["dev"], workdir=tmp_path, clock=clock, timing=QUICK_STACK)
+    async with stack, stack.operator():
+        assert stack.cluster_states() == {"shop-db": "available", "payments-db": "available"}
+        code, out, err = await envwake(
+            capsys,
+            stack.kubeconfig,
+            "start",
+            "dev",
+            "--for",
+            "2h",
+            "--now",
+            clock.now().isoformat(),
+        )
+        assert code == 0, out + err
+        status = await status_when(stack, lambda s: s.get("phase") == "Awake")
+        assert status["services"] == {"ready": 8, "total": 8}
+        assert {c["id"]: c["state"] for c in status["clusters"]} == {
+            "shop-db": "available",
+            "payments-db": "available",
+        }
+        ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+        assert ready["status"] == "True"
+    repo = stack.github.state.repositories[environments["dev"].config.git.repository]
+    assert repo.pulls == {}  # nothing for envwake to do: the normal schedule has it awake
+
+
+async def test_when_the_normal_schedule_did_not_wake_it_the_wake_says_so_then_holds_it(
+    tmp_path, capsys
+):
+    environments, _ = load_config_dir(Path(CONFIG))
+    early = datetime(2026, 12, 1, 6, 31, tzinfo=TOKYO)
+    clock = VirtualClock(early, speed=60)
+    stack = LocalStack(environments["dev"], workdir=tmp_path, clock=clock, timing=QUICK_STACK)
+    async with stack:
+        for cluster in stack.environment.clusters:  # the 06:30 start failed on both
+            rds = stack.aws.session(cluster.aws_account_id).client(
+                "rds", endpoint_url=stack.aws.url
+            )
+            rds.stop_db_cluster(DBClusterIdentifier=cluster.cluster_id)
+            stack.aws.settle(cluster.aws_account_id or "123456789012")
+        async with stack.operator():
+            code, out, err = await envwake(
+                capsys, stack.kubeconfig, "start", "dev", "--for", "1h",
+                "--now", clock.now().isoformat(),
+            )  # fmt: skip
+            assert code == 0, out + err
+            late = await status_when(
+                stack,
+                lambda s: any(
+                    c.get("reason") == "NormalScheduleLate" for c in s.get("conditions") or []
+                ),
+            )
+            assert late["phase"] == "Starting"
+            assert "cluster shop-db is stopped" in late["message"]
+            assert "envwake holds it itself from Tue 06:45" in late["message"]
+            held = await status_when(stack, lambda s: s.get("phase") == "Awake", seconds=180)
+            assert stack.cluster_states() == {"shop-db": "available", "payments-db": "available"}
+            assert held["services"]["ready"] == 8
+            steps = [s["reason"] for s in held["steps"]]
+            assert steps.count("NormalScheduleLate") == 1, steps  # said once
