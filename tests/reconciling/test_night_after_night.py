@@ -208,3 +208,28 @@ def test_a_normal_schedule_that_did_not_wake_the_environment_is_reported_then_he
     assert stack.record.held_since is None
     assert stack.record.originals == {}
     assert wake_status(done.plan.wakes[0], done, generation=1)["phase"] == "Completed"
+
+
+def test_the_same_environment_kept_up_past_midnight_three_nights_running(stack):
+    """A release that crosses midnight, tested three nights in a row: each night expands
+    before KEDA's window closes, stops at 02:00 and resets at 10:00, with the same
+    content as the night before."""
+    for day, night in (("24", "25"), ("25", "26"), ("26", "27")):
+        wake = [(f"2026-11-{day} 21:00", f"2026-11-{night} 02:00")]
+        evening = stack.converge(wake, now=f"2026-11-{day} 21:00")
+        assert evening.failure is None, evening.failure
+        assert evening.awake, evening.not_up  # the working day's normal schedule has it up
+        expand = stack.converge(wake, now=f"2026-11-{day} 23:30")
+        assert expand.failure is None, expand.failure
+        assert expand.awake, expand.not_up
+        assert "minReplicaCount: 2" in stack.base(API)
+        stop = stack.converge(wake, now=f"2026-11-{night} 02:00")
+        assert stop.failure is None, stop.failure
+        assert stack.aws.cluster_status("shop-db") == "stopped"
+        reset = stack.converge(wake, now=f"2026-11-{night} 10:00")
+        assert reset.failure is None, reset.failure
+        assert "minReplicaCount: 0" in stack.base(API)
+        assert stack.record.originals == {}
+    merged = [pr for pr in stack.repo.pulls.values() if pr.merged]
+    assert len(merged) == 3 * 4  # each night: 2 waves expand, 2 waves stop
+    assert set(stack.repo.store.refs()) == {"master"}

@@ -81,18 +81,21 @@ async def test_the_same_environment_woken_on_two_saturdays(stack, k8s):
 async def test_the_reset_puts_back_what_was_there_not_zero(stack, k8s):
     stack.github.service.push_to_base(
         "acme/flux-dev",
-        {LEDGER: stack.base(LEDGER).replace("minReplicaCount: 0", "minReplicaCount: 1")},
-        "the payments team keeps one ledger up",
+        {
+            LEDGER: stack.base(LEDGER).replace("minReplicaCount: 0", "minReplicaCount: 1"),
+            API: stack.base(API).replace("  minReplicaCount: 0\n", ""),  # KEDA's 0
+        },
+        "the payments team keeps one ledger up; api relies on KEDA's default",
     )
-    before = stack.base(LEDGER)
+    before = {path: stack.base(path) for path in (LEDGER, API)}
     runtime = runtime_for(stack, "2026-11-28 10:00")
     async with operator(runtime):
         await post(wake("sat", startAt="2026-11-28T10:00:00+09:00"))
         await until(lambda: phase(k8s, "sat") == "Awake")
         assert "minReplicaCount: 3" in stack.base(LEDGER)
         await at(runtime, "2026-11-28 22:00")
-        await until(lambda: phase(k8s, "sat") == "Completed")
-    assert stack.base(LEDGER) == before
+        await until(lambda: phase(k8s, "sat") == "Completed")  # the absent one stopped too
+    assert {path: stack.base(path) for path in (LEDGER, API)} == before
 
 
 async def test_a_wake_deleted_while_the_operator_was_down_is_put_to_sleep_first(stack, k8s):
@@ -253,3 +256,39 @@ async def test_no_reconcile_before_every_watched_namespace_is_listed(stack, k8s)
 def phase_in(k8s, namespace: str, name: str) -> str | None:
     body = k8s.read("envwake.dev", "v1alpha1", "environmentwakes", namespace, name) or {}
     return (body.get("status") or {}).get("phase")
+
+
+async def test_flux_applying_a_later_commit_counts_as_applying_the_merge(stack, k8s):
+    """Someone merges right after envwake: Flux applies the newest head, so the wait for
+    envwake's own merge commit in lastAppliedRevision would never end."""
+    import dataclasses
+
+    from envwake.model.environment import FluxSettings, KustomizationRef
+    from envwake.reconciler import Reconciler
+
+    config = stack.environment.config.model_copy(
+        update={"flux": FluxSettings(kustomization=KustomizationRef(name="apps"))}
+    )
+    stack.environment = dataclasses.replace(stack.environment, config=config)
+    stack.flux.environment = stack.environment
+    stack.reconciler = Reconciler(stack.environment, stack.reconciler.adapters)
+    theirs: list[str] = []
+
+    def someone_merges_right_after_envwake(method: str, path: str, status: int) -> None:
+        if method == "PUT" and path.endswith("/merge") and status == 200 and not theirs:
+            readme = "# flux-dev\nThe team's docs, merged right after envwake.\n"
+            theirs.append(
+                stack.github.service.push_to_base("acme/flux-dev", {"README.md": readme}, "docs")
+            )
+
+    stack.github.after_request = someone_merges_right_after_envwake  # before Flux looks
+    stack.flux.sync()  # (the sandbox Flux of before this change synced on every read)
+    runtime = runtime_for(stack, "2026-11-28 10:00")
+    async with operator(runtime):
+        await post(wake("busy", startAt="2026-11-28T10:00:00+09:00"))
+        await until(lambda: phase(k8s, "busy") == "Awake", seconds=90)
+    stack.github.after_request = None
+    assert theirs, "nobody merged after envwake"
+    first = min((pr for pr in stack.repo.pulls.values() if pr.merged), key=lambda p: p.number)
+    assert theirs[0] in stack.flux.applied  # Flux applied their commit...
+    assert first.merge_commit_sha not in stack.flux.applied  # ...never envwake's own merge

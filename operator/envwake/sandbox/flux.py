@@ -15,8 +15,9 @@ cron trigger's ``desiredReplicas`` while the trigger is active, and for
 KEDA's cron scaler decides it (the next end firing comes before the next start), on
 the stack's wall clock; without one (``wall=None``) cron triggers never activate.
 
-Kubelet: a Deployment's pods are ready ``ready_after`` seconds (on ``clock``) after it
-asked for more.
+Kubelet: a Deployment's pods are ready ``ready_after`` seconds after it asked for more.
+Cooldown and readiness count on the wall clock when there is one (so that a clock that
+leaps ahead finds pods asked for hours ago ready), else on ``clock``.
 """
 
 from __future__ import annotations
@@ -169,10 +170,13 @@ class FluxKeda:
 
     # -- KEDA and the kubelet ----------------------------------------------------------------
 
+    def _seconds(self) -> float:
+        return self.wall().timestamp() if self.wall else self.clock()
+
     def tick(self) -> None:
         """Flux's interval, KEDA's polling and the kubelet: sync, scale, report."""
         self.sync()
-        now = self.clock()
+        now = self._seconds()
         wall = self.wall() if self.wall else None
         for workload in self.workloads.values():
             active = wall is not None and any(
@@ -322,7 +326,7 @@ class FluxKeda:
         workload = self.workloads.get(f"{namespace}/{name}")
         if workload is None or not workload.wanted:
             return 0, 0
-        ready = workload.ready_at is not None and workload.ready_at <= self.clock()
+        ready = workload.ready_at is not None and workload.ready_at <= self._seconds()
         return (workload.wanted if ready else 0), workload.wanted
 
     def kustomization(self, namespace: str, name: str) -> FluxStatus:
