@@ -232,7 +232,7 @@ async def test_status_shows_each_wake_with_its_progress(cluster, capsys):
     assert code == 0
     assert out.splitlines() == [
         "dev: 1 active wake",
-        "  team-a/release  Awake  Sat 11-28 10:00 -> Sat 11-28 22:00",
+        "  team-a/release  Awake  Sat 11-28 10:00 JST -> Sat 11-28 22:00 JST",
         "    next: stop 2026-11-28 22:00; services 8/8 ready",
         "    PRs: #7 merged",
         "    clusters: shop-db available",

@@ -6,6 +6,7 @@ wake says so and, after the grace, envwake holds the environment itself."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,7 +36,7 @@ async def status_when(stack: LocalStack, reached, *, seconds: float = 120.0) -> 
 async def test_in_working_hours_a_wake_is_awake_as_the_normal_schedule_made_it(tmp_path, capsys):
     environments, _ = load_config_dir(Path(CONFIG))
     tuesday = datetime(2026, 12, 1, 18, 37, tzinfo=TOKYO)  # what envwake demo --keep showed
-    clock = VirtualClock(tuesday, speed=60)
+    clock = VirtualClock(tuesday, speed=120)
     stack = LocalStack(environments["dev"], workdir=tmp_path, clock=clock, timing=QUICK_STACK)
     async with stack, stack.operator():
         assert stack.cluster_states() == {"shop-db": "available", "payments-db": "available"}
@@ -66,19 +67,28 @@ async def test_when_the_normal_schedule_did_not_wake_it_the_wake_says_so_then_ho
     tmp_path, capsys
 ):
     environments, _ = load_config_dir(Path(CONFIG))
-    early = datetime(2026, 12, 1, 6, 31, tzinfo=TOKYO)
+    early = datetime(2026, 12, 1, 6, 25, tzinfo=TOKYO)
     clock = VirtualClock(early, speed=60)
     stack = LocalStack(environments["dev"], workdir=tmp_path, clock=clock, timing=QUICK_STACK)
     async with stack:
-        for cluster in stack.environment.clusters:  # the 06:30 start failed on both
-            rds = stack.aws.session(cluster.aws_account_id).client(
-                "rds", endpoint_url=stack.aws.url
+        for cluster in stack.environment.clusters:
+            # The 06:30 starts will fail: their targets name a cluster that is gone (envwake
+            # puts a schedule's expression and state back, never its target).
+            scheduler = stack.aws.session(cluster.aws_account_id).client(
+                "scheduler", endpoint_url=stack.aws.url
             )
-            rds.stop_db_cluster(DBClusterIdentifier=cluster.cluster_id)
-            stack.aws.settle(cluster.aws_account_id or "123456789012")
+            current = scheduler.get_schedule(Name=cluster.start_schedule_name)
+            target = dict(current["Target"], Input=json.dumps({"DbClusterIdentifier": "gone"}))
+            scheduler.update_schedule(
+                **{k: current[k] for k in ("Name", "ScheduleExpression", "State")},
+                Target=target,
+                FlexibleTimeWindow=current["FlexibleTimeWindow"],
+                ScheduleExpressionTimezone=current["ScheduleExpressionTimezone"],
+            )
+        assert clock.now() < datetime(2026, 12, 1, 6, 30, tzinfo=TOKYO), "set up too slowly"
         async with stack.operator():
             code, out, err = await envwake(
-                capsys, stack.kubeconfig, "start", "dev", "--for", "1h",
+                capsys, stack.kubeconfig, "start", "dev", "--at", "06:31", "--for", "3h",
                 "--now", clock.now().isoformat(),
             )  # fmt: skip
             assert code == 0, out + err
@@ -91,8 +101,17 @@ async def test_when_the_normal_schedule_did_not_wake_it_the_wake_says_so_then_ho
             assert late["phase"] == "Starting"
             assert "cluster shop-db is stopped" in late["message"]
             assert "envwake holds it itself from Tue 06:45" in late["message"]
-            held = await status_when(stack, lambda s: s.get("phase") == "Awake", seconds=180)
+            clock.reset(clock.now(), speed=480)  # through the grace and the hold
+            held = await status_when(stack, lambda s: s.get("phase") == "Awake")
             assert stack.cluster_states() == {"shop-db": "available", "payments-db": "available"}
             assert held["services"]["ready"] == 8
             steps = [s["reason"] for s in held["steps"]]
             assert steps.count("NormalScheduleLate") == 1, steps  # said once
+            tuesday_starts = [
+                outcome for when, name, outcome in stack.aws.fired
+                if name.endswith("-start") and when.day == 1
+            ]  # fmt: skip
+            assert [o.startswith("failed: DBClusterNotFound") for o in tuesday_starts] == [
+                True,
+                True,
+            ], tuesday_starts

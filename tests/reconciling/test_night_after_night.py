@@ -233,3 +233,21 @@ def test_the_same_environment_kept_up_past_midnight_three_nights_running(stack):
     merged = [pr for pr in stack.repo.pulls.values() if pr.merged]
     assert len(merged) == 3 * 4  # each night: 2 waves expand, 2 waves stop
     assert set(stack.repo.store.refs()) == {"master"}
+
+
+def test_re_verifying_after_a_restart_costs_three_calls_and_one_clone(stack):
+    wake = [("2026-11-28 10:00", None)]
+    assert stack.converge(wake, now="2026-11-28 10:00").awake
+    stack.reconciler = Reconciler(stack.environment, stack.reconciler.adapters)  # a restart
+    before = len(stack.github.requests)
+    again = stack.converge(wake, now="2026-11-28 10:05")
+    assert again.failure is None
+    assert again.awake
+    assert not again.steps
+    made = [(m, p) for m, p, _ in stack.github.requests[before:]]
+    api = [(m, p) for m, p in made if ".git/" not in p]
+    assert [m for m, _ in api] == ["POST", "GET", "DELETE"], api  # token, our branches, revoke
+    assert "/git/matching-refs/heads/envwake/dev/" in api[1][1]
+    # one blobless sparse clone: its first fetch (info/refs, then upload-pack twice for
+    # the commit and the trees), then one lazy fetch per batch of blobs it reads
+    assert made.count(("GET", "/acme/flux-dev.git/info/refs")) <= 3

@@ -135,7 +135,7 @@ async def test_a_deletion_whose_stop_breaks_unexpectedly_keeps_the_finalizer(sta
         stack.reconciler.adapters.cluster = Breaking()
         runtime.clock.origin += timedelta(hours=2)
         await delete("brittle")
-        await asyncio.sleep(3)
+        await asyncio.sleep(1.5)  # three retries, all of them broken
         assert current(k8s, "brittle") is not None  # the finalizer holds it
         assert stack.aws.cluster_status("shop-db") == "available"
         broken["on"] = False
@@ -185,7 +185,7 @@ async def test_reconciles_that_change_nothing_say_nothing(stack, k8s):
         for now in ("2026-11-28 11:00", "2026-11-28 12:00"):
             await at(runtime, now)
     async with operator(runtime_for(stack, "2026-11-28 13:00")):  # a restart
-        await asyncio.sleep(2)
+        await asyncio.sleep(1.5)
         await until(lambda: phase(k8s, "quiet") == "Awake")
     assert events(k8s, "quiet") == told
     assert status(k8s, "quiet")["steps"] == steps
@@ -242,11 +242,13 @@ async def test_no_reconcile_before_every_watched_namespace_is_listed(stack, k8s)
     later["metadata"] = {"name": "later", "namespace": "team-a"}
     assert await k8s.call("POST", path.format("team-a"), later) == 201
     k8s.emulator.inject(
-        KubernetesFault("environmentwakes", "list", status=0, delay=3, times=10, namespace="team-b")
+        KubernetesFault(
+            "environmentwakes", "list", status=0, delay=1.5, times=10, namespace="team-b"
+        )
     )
     pulls = len(stack.repo.pulls)
     async with watching(runtime_for(stack, "2026-11-28 11:00"), ["team-a", "team-b"]):
-        await asyncio.sleep(6)
+        await asyncio.sleep(3)  # both listings in, and time for a reconcile to go wrong
         await until(lambda: phase_in(k8s, "team-a", "later") == "Scheduled")
     assert stack.base(API) == raised  # not reset under the active wake
     assert len(stack.repo.pulls) == pulls

@@ -221,7 +221,7 @@ async def test_status_and_plan_answer_with_the_state_and_the_timeline(app, clust
     status = (await deliver(slack, command(slack, "status dev"))).json()
     assert status["response_type"] == "in_channel"
     assert status["text"].startswith("*dev*: 1 active wake")
-    assert "Fri 11-27 18:30 -> Fri 11-27 21:30" in status["text"]
+    assert "Fri 11-27 18:30 JST -> Fri 11-27 21:30 JST" in status["text"]
     assert "by alice (Slack U0ALICE): demo" in status["text"]
 
     plan = (await deliver(slack, command(slack, "plan dev at tomorrow 05:00 for 2h"))).json()
