@@ -4,6 +4,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+from envwake.aws.sessions import boto_session
 from envwake.sandbox import leaks
 from envwake.sandbox.aws import AwsEmulator
 
@@ -17,7 +18,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 @pytest.fixture(scope="session")
 def aws_emulator():
     """moto over HTTP, once per test session; tests reset it before use."""
-    with AwsEmulator() as aws:
+    with AwsEmulator(session_factory=boto_session) as aws:
         yield aws
 
 

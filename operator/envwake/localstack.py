@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import kmock
 import kopf
 import requests
@@ -31,6 +30,7 @@ from kubernetes import client
 
 from envwake import handlers
 from envwake.aws import AuroraClusters, AwsSessions, Schedules, Waiting
+from envwake.aws.sessions import boto_session
 from envwake.gitops import AppCredentials, GitHubSession, Secret, Timing
 from envwake.kube import ApiSink, KubernetesClusterView
 from envwake.model.loading import Environment
@@ -189,7 +189,9 @@ class LocalStack:
         self.kubernetes = StampingEmulator()
         self.kubernetes_url = ""
         self.aws = AwsEmulator(
-            transition_seconds=self.timing.cluster_seconds, clock=clock.monotonic
+            transition_seconds=self.timing.cluster_seconds,
+            clock=clock.monotonic,
+            session_factory=boto_session,
         )
         self.github = GitHubEmulator(workdir / "github")
         self.credentials: AppCredentials | None = None
@@ -313,7 +315,7 @@ current-context: envwake-local
         assert self.credentials is not None
         assert self.api is not None
         clock, credentials, repository = self.clock, self.credentials, self.repository
-        session = boto3.Session(
+        session = boto_session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
         )
         sessions = AwsSessions(

@@ -3,10 +3,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import boto3
 import pytest
 
 from envwake.aws import AuroraClusters, AwsSessions, Schedules, Waiting
+from envwake.aws.sessions import boto_session
 from envwake.model.environment import RdsClusterEntry
 
 OTHER_ACCOUNT = "222233334444"
@@ -76,7 +76,7 @@ def recorder():
 
 @pytest.fixture
 def sessions(aws, clock, recorder) -> AwsSessions:
-    session = boto3.Session(
+    session = boto_session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="ap-northeast-1"
     )
     session.events.register("provide-client-params.*.*", recorder)

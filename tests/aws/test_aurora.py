@@ -148,9 +148,13 @@ def test_assumed_role_is_cached_per_account_until_near_expiry(aws, both, cluster
     clusters.describe(PAYMENTS)
     clusters.describe(PAYMENTS)
     assert sessions.assume_role_calls == 1
+    where = {"account": PAYMENTS.aws_account_id, "role": PAYMENTS.role, "region": PAYMENTS.region}
+    client = sessions.rds(**where)
+    assert sessions.rds(**where) is client  # one client while the credentials last
     clock.now += 3600 - 200  # within the refresh margin of the 1 h credentials
     clusters.describe(PAYMENTS)
     assert sessions.assume_role_calls == 2
+    assert sessions.rds(**where) is not client  # made again with the renewed credentials
 
 
 def test_guard_reports_a_cluster_found_available(aws, both, clusters, recorder):

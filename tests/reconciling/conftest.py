@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 
 from envwake.aws import AuroraClusters, AwsSessions, Schedules, Waiting
+from envwake.aws.sessions import boto_session
 from envwake.gitops import AppCredentials, GitHubSession, Secret, Timing
 from envwake.model.loading import Environment, load_environment
 from envwake.planning import WakeRequest
@@ -145,7 +145,7 @@ def stack(aws_emulator, tmp_path):
         installation = github.service.install(app_id, "acme", ["acme/flux-dev"])
         credentials = AppCredentials(app_id, installation, Secret(key.decode()), api_url=github.url)
         flux = FluxKeda(environment, repo.store, ready_after=30, clock=time.monotonic)
-        session = boto3.Session(
+        session = boto_session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             region_name="ap-northeast-1",

@@ -230,12 +230,14 @@ class AwsEmulator:
         region: str = "ap-northeast-1",
         bind: str = "127.0.0.1",
         advertise: str | None = None,
+        session_factory: Callable[..., boto3.Session] = boto3.Session,
     ) -> None:
         self.transition_seconds = transition_seconds
         self.bind = bind  # 0.0.0.0 when a kind cluster must reach it (tests/e2e)
         self.advertise = advertise or bind  # the host name its URL gives
         self.clock = clock
         self.region = region
+        self.session_factory = session_factory  # how seeding makes its boto3 sessions
         self.url = ""
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -368,7 +370,7 @@ class AwsEmulator:
     # -- seeding, through the API as a user would --------------------------------------------------
 
     def session(self, account: str | None = None, role: str = "envwake-seed") -> boto3.Session:
-        base = boto3.Session(
+        base = self.session_factory(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
         )
         if account is None:
@@ -377,7 +379,7 @@ class AwsEmulator:
         credentials = sts.assume_role(
             RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="seed"
         )["Credentials"]
-        return boto3.Session(
+        return self.session_factory(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
