@@ -112,7 +112,7 @@ def _until_dead(pid: int) -> None:
     while time.monotonic() < deadline:
         try:
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # reaped (also between open and read)
             return
         if state in ("Z", "X"):
             return
