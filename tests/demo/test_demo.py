@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,7 +57,9 @@ def test_demo_runs_the_whole_flow_reports_it_as_json_and_keeps_the_stack():
         told = "".join(story)
         for reason in ("ClusterStarting", "PullRequestOpened", "ChecksPassed", "Merged", "Awake"):
             assert reason in told
-        assert "the clock jumps from Sat 10:" in told  # the fast-forward is said plainly
+        # The fast-forward is said plainly (from when the wake was seen awake: how far into
+        # the morning that is depends on how loaded the machine is).
+        assert re.search(r"the clock jumps from Sat \d\d:\d\d:\d\d to Sat 22:00:00", told), told
         assert "Traceback" not in told
 
         # --keep: the stack stays up, and the CLI works against it
