@@ -59,6 +59,7 @@ class StampingEmulator(kmock.KubernetesEmulator):
         super().__attrs_post_init__()
         self.envwake_versions = itertools.count(1)
         self.envwake_requests: list[ApiRequest] = []  # who asked for what, as RBAC sees it
+        self.envwake_in_flight: list[rendering.Request] = []
         # what time the API server tells (the local stack sets its virtual clock here)
         self.envwake_clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(
             datetime.UTC
@@ -77,6 +78,18 @@ class StampingEmulator(kmock.KubernetesEmulator):
         self.envwake_faults.append(fault)
 
     async def _handle(self, request: rendering.Request) -> Any:
+        # kmock keeps every request ever served and matches each new one by scanning them
+        # all: a long-lived stack would slow down without end. Matching only needs the
+        # requests in flight (the one being matched among them); who asked for what is in
+        # envwake_requests.
+        self.envwake_in_flight.append(request)
+        try:
+            self._requests[:] = self.envwake_in_flight
+            return await self._handle_in_flight(request)
+        finally:
+            self.envwake_in_flight.remove(request)
+
+    async def _handle_in_flight(self, request: rendering.Request) -> Any:
         if request.resource is not None:
             asked = _api_request(request)
             self.envwake_requests.append(asked)
