@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Mapping
@@ -60,6 +61,12 @@ class GitStore:
         return store
 
     def ref(self, name: str) -> str | None:
+        loose = self.path / "refs" / "heads" / name  # (git writes it whole, by a rename)
+        with contextlib.suppress(OSError, ValueError):
+            sha = loose.read_text(encoding="ascii").strip()
+            if len(sha) == 40:
+                int(sha, 16)
+                return sha
         try:
             return self.git("rev-parse", "--verify", "--quiet", f"refs/heads/{name}^{{commit}}")
         except subprocess.CalledProcessError:
