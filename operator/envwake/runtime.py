@@ -38,7 +38,7 @@ from envwake.reconciler import Reconciler, Record
 from envwake.reconciler.report import EnvironmentReport, Step
 from envwake.reconciler.status import condition, record_steps, rfc3339
 from envwake.reconciler.wakestatus import (
-    involved,
+    hears,
     next_status,
     record_from_status,
     record_status,
@@ -523,7 +523,7 @@ class Runtime:
     ) -> None:
         """One wake's status after a reconcile, and what it has not been told yet."""
         status = next_status(planned, report, generation=wake.generation, previous=wake.status)
-        done = report.steps if involved(status["phase"]) else []
+        done = report.steps if hears(status["phase"], planned, report) else []
         untold = [s for s in done if not any(s is t for t in told)]
         untold += transitions(wake.status, status, done)
         status["steps"] = record_steps(wake.status.get("steps") or [], untold, now=self.clock.now())
@@ -605,7 +605,7 @@ class Runtime:
             if self.wakes[name].get(key) is not wake:
                 continue
             status = next_status(planned, report, generation=wake.generation, previous=wake.status)
-            if not involved(status["phase"]):
+            if not hears(status["phase"], planned, report):
                 continue
             concerned.add(key)
             if wake.status.get("phase") in _ENTERING.get(status["phase"], ()):

@@ -414,6 +414,32 @@ async def test_two_overlapping_wakes(stack, k8s):
     assert len(stack.merged_prs()) == 4  # one start (2 waves), one stop (2 waves)
 
 
+async def test_a_wake_waiting_for_its_reset_hears_nothing_of_the_next_wakes_start(stack, k8s):
+    """Found by the soak: a night wake, asleep until the shared reset, was told the early
+    wake's start (its waves ready, Awake) as if it had been woken a second time."""
+    runtime = runtime_for(stack, "2026-11-26 23:30")
+    async with operator(runtime):
+        night = wake(
+            "night", startAt="2026-11-26T21:00:00+09:00", stopAt="2026-11-27T01:30:00+09:00"
+        )
+        await post(night)
+        await post(wake("early", startAt="2026-11-27T05:00:00+09:00"))  # reset: Fri 10:00 too
+        await until(lambda: phase(k8s, "night") == "Extending")
+        await at_time(runtime, "2026-11-27 01:30")
+        await until(lambda: "Asleep" in [s["reason"] for s in steps_of(k8s, "night")])
+        told = steps_of(k8s, "night")
+        await at_time(runtime, "2026-11-27 05:00")
+        await until(lambda: phase(k8s, "early") == "Awake", show=lambda: current(k8s, "early"))
+        assert steps_of(k8s, "night") == told
+        assert phase(k8s, "night") == "Stopping"  # still waiting for its reset
+        awake_steps = [s for s in steps_of(k8s, "early") if s["reason"] == "Awake"]
+        assert len(awake_steps) == 1
+
+
+def steps_of(k8s, name: str) -> list[dict]:
+    return list(((current(k8s, name) or {}).get("status") or {}).get("steps") or [])
+
+
 async def test_early_start_hands_over(stack, k8s):
     runtime = runtime_for(stack, "2026-11-26 05:30")
     async with operator(runtime):

@@ -44,10 +44,12 @@ def phase_of(wake: Wake, report: EnvironmentReport) -> str:
         if now < wake.start:
             return "Scheduled"
         return "Awake" if report.awake else "Starting"
-    first = plan.segments[chains[0].segments[0]]
     if now >= chains[-1].reset_at:
         return "Completed" if report.converged else "Stopping"
-    if now < min(first.action_at, wake.start):
+    # its own first segment: a wake chained to an earlier one (sharing its reset) has not
+    # begun while the earlier one is being woken
+    own = [s for s in plan.segments if s.start < wake.stop and s.end > wake.start]
+    if now < min(min(s.action_at for s in own), wake.start):
         return "Scheduled"
     if now >= wake.stop:
         return "Stopping"

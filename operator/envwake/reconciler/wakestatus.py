@@ -1,7 +1,9 @@
 """What one wake's status becomes after a reconcile, and what it should be told: pure.
 
 - A wake is *involved* in a reconcile once it has begun (its phase is past Scheduled):
-  it hears the steps of what was done for it. A Scheduled wake hears nothing yet.
+  it hears the steps of what was done for it. A Scheduled wake hears nothing yet; nor
+  does a wake that has ended and waits for its reset when the environment is woken
+  again for another (those steps are the other wake's, not a second wake-up of its own).
 - Events go out on transitions only: the steps a reconcile did, a change of phase that
   no step announced (a restarted operator finding the environment awake says Awake once),
   and a failure (or a late normal schedule) when it is new, not when it repeats.
@@ -18,12 +20,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from envwake.planning import Wake
+from envwake.planning import DesiredState, Wake
 from envwake.reconciler.report import EnvironmentReport, Record, Step
 from envwake.reconciler.status import rfc3339, wake_status
 
 __all__ = [
     "FINAL",
+    "hears",
     "involved",
     "next_status",
     "record_from_status",
@@ -37,6 +40,12 @@ _PHASES = frozenset({"Scheduled", "Starting", "Awake", "Extending", "Stopping", 
 
 def involved(phase: str) -> bool:
     return phase != "Scheduled"
+
+
+def hears(phase: str, planned: Wake, report: EnvironmentReport) -> bool:
+    """Whether the steps of ``report`` were done for the wake ``planned``."""
+    woken_for_others = report.desired is DesiredState.HOLD and report.now >= planned.stop
+    return involved(phase) and not woken_for_others
 
 
 def record_status(record: Record) -> dict[str, Any] | None:
