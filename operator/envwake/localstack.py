@@ -17,7 +17,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import ssl
+import sys
+import time
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +52,7 @@ __all__ = [
     "OPERATOR_TOKEN",
     "KubernetesApi",
     "LocalStack",
+    "OperatorProcess",
     "StackTiming",
     "kopf_operator",
 ]
@@ -89,7 +93,8 @@ class StackTiming:
     ci_seconds: float = 90.0  # each gating check
     cluster_seconds: float = 300.0  # an Aurora cluster starting or stopping
     pods_ready_seconds: float = 45.0  # pods ready after Flux applied the ScaledObject
-    flux_interval: float = 0.1  # real seconds between Flux syncs
+    flux_interval: float = 0.1  # real seconds between ticks of the world (Flux, KEDA, kubelet)
+    flux_poll_seconds: float = 0.0  # Flux's own interval, virtual (0: it looks at every tick)
     sync_timeout: float = 3 * 3600.0  # the operator's wait for Flux and for ready pods
 
 
@@ -178,8 +183,11 @@ class LocalStack:
         clock: VirtualClock,
         timing: StackTiming | None = None,
         kubernetes_api: KubernetesApi | None = None,
+        drive_world: bool = False,
     ) -> None:
         self.environment = environment
+        # the world (schedules, Flux, KEDA) ticks by itself; or only at ``tick_world``
+        self.drive_world = drive_world
         self.kubernetes_api = kubernetes_api
         self.api = kubernetes_api  # how the operator reaches Kubernetes, once it is up
         self.workdir = workdir
@@ -249,10 +257,12 @@ class LocalStack:
             wall=self.clock.now,
             kubernetes_url=self.kubernetes_url,
             kubernetes_session=self.api.writer_session(),
+            interval=self.timing.flux_poll_seconds,
         )
         await asyncio.to_thread(self.flux.tick)
-        flux = asyncio.create_task(self._run_flux(self.flux), name="sandbox-flux")
-        self._exits.push_async_callback(_cancel, flux)
+        if not self.drive_world:
+            flux = asyncio.create_task(self._run_flux(), name="sandbox-flux")
+            self._exits.push_async_callback(_cancel, flux)
 
     def _seed_aws(self) -> None:
         self.aws.reset()  # moto's state lives in the process: start from nothing
@@ -278,19 +288,21 @@ class LocalStack:
             app_id, installation, Secret(key.decode()), api_url=self.github.url
         )
 
-    async def _run_flux(self, flux: FluxKeda) -> None:
+    async def _run_flux(self) -> None:
         """The world on its own: the EventBridge schedules fire, Flux applies, KEDA scales."""
         while True:
             try:
-                await asyncio.to_thread(self._world_tick, flux)
+                await asyncio.to_thread(self.tick_world)
             except Exception:  # like Flux: report, and try again at the next interval
                 logger.exception("the sandbox Flux failed to apply; retrying")
             await asyncio.sleep(self.timing.flux_interval)
 
-    def _world_tick(self, flux: FluxKeda) -> None:
+    def tick_world(self) -> None:
+        """One tick of the world: due EventBridge schedules fire, Flux, KEDA, the kubelet."""
+        assert self.flux is not None
         for schedule, outcome in self.aws.fire_due(self.clock.now()):
             logger.info("EventBridge schedule %s fired: %s", schedule, outcome)
-        flux.tick()
+        self.flux.tick()
 
     def _write_kubeconfig(self) -> None:
         text = f"""apiVersion: v1
@@ -401,6 +413,91 @@ current-context: envwake-local
             "metadata": {"name": name, "namespace": NAMESPACE},
             "spec": {"environment": self.environment.name, **spec},
         }
+
+
+class OperatorProcess:
+    """``envwake run`` on the stack as the process it is in production, telling time by
+    the stack's clock shared at ``clock_file``; each incarnation logs to its own file."""
+
+    def __init__(self, stack: LocalStack, config_dir: Path, clock_file: Path) -> None:
+        self.stack, self.config_dir, self.clock_file = stack, config_dir, clock_file
+        self.logs: list[Path] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self.pid = 0  # the running incarnation's; 0 once it is killed or stopped
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None and bool(self.pid)
+
+    async def start(self) -> None:
+        credentials = self.stack.credentials
+        assert credentials is not None
+        log = self.stack.workdir / f"operator-{len(self.logs) + 1}.log"
+        self.logs.append(log)
+        (self.stack.workdir / "operator").mkdir(exist_ok=True)
+        with log.open("wb") as output:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "envwake", "run",
+                "--config-dir", str(self.config_dir),
+                "--virtual-clock", str(self.clock_file),
+                env={
+                    **os.environ,
+                    "KUBECONFIG": str(self.stack.kubeconfig),
+                    "ENVWAKE_GITHUB_APP_ID": str(credentials.app_id),
+                    "ENVWAKE_GITHUB_INSTALLATION_ID": str(credentials.installation_id),
+                    "ENVWAKE_GITHUB_PRIVATE_KEY": credentials.private_key.reveal(),
+                    "ENVWAKE_GITHUB_API_URL": self.stack.github.url,
+                    "ENVWAKE_AWS_ENDPOINT_URL": self.stack.aws.url,
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "ENVWAKE_WORKDIR": str(self.stack.workdir / "operator"),
+                },
+                stdout=output,
+                stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+        self.pid = self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL, and return once the process is dead (from any thread: an emulator's
+        hook may kill it in the middle of answering it)."""
+        pid, self.pid = self.pid, 0
+        if not pid:
+            return
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError):  # reaped (also between open and read)
+                return
+            if state in ("Z", "X"):
+                return
+            time.sleep(0.001)
+        raise RuntimeError(f"the operator process {pid} outlived SIGKILL")
+
+    async def restart_when_killed(self) -> bool:
+        """Start it again if it was killed; whether it was. Exiting by itself is an error."""
+        assert self.process is not None
+        if self.process.returncode is None and self.pid:
+            return False  # still running, not killed
+        code = await self.process.wait()
+        if code != -signal.SIGKILL:
+            raise RuntimeError(f"the operator exited by itself ({code}): {self.tail()}")
+        await self.start()
+        return True
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        self.pid = 0
+
+    def tail(self) -> str:
+        return self.logs[-1].read_text(errors="replace")[-3000:] if self.logs else ""
 
 
 class _NotKopf(Collection[asyncio.Task[Any]]):

@@ -1,13 +1,20 @@
 """Flux, KEDA and the kubelet for the local stack: what is merged gets applied, the
 normal schedule scales the services, pods become ready.
 
-Flux: each ``tick`` (its interval) it applies the NEWEST head of the branch, as Flux
+Flux: it looks at the branch every ``interval`` (virtual seconds; 0: at every
+``tick``), or at once when the Kustomization's ``reconcile.fluxcd.io/requestedAt``
+annotation changes (what ``flux reconcile`` does; the value handled is written back as
+``status.lastHandledReconcileAt``), and applies the NEWEST head of the branch, as Flux
 does, so when someone merges right after envwake only a descendant of envwake's merge
-is ever applied. The Kustomization's status says it as Flux writes it:
-``lastAppliedRevision``/``lastAttemptedRevision`` as ``<branch>@sha1:<sha>``, and a
-``Ready`` condition (ReconciliationSucceeded, or False with BuildFailed and a
-Flux-shaped message when a manifest does not build; the last good revision stays
-applied). Reading never syncs: between ticks the cluster shows the last apply.
+is ever applied. ``lag`` delays each new head (a slow source fetch): meanwhile
+``Reconciling`` is True. The Kustomization's status says it as Flux writes it:
+``lastAppliedRevision``/``lastAttemptedRevision`` as ``<branch>@sha1:<sha>``, and the
+``Ready``, ``Reconciling`` and ``Stalled`` conditions (Ready=True
+ReconciliationSucceeded; or Ready=False BuildFailed with a Flux-shaped message when a
+manifest does not build, or with the message given to ``fail``, Stalled too when the
+failure is one Flux gives up on; the last good revision stays applied). ``suspended``
+applies nothing (``spec.suspend``). Reading never syncs: between ticks the cluster
+shows the last apply.
 
 KEDA: a ScaledObject scales its Deployment to ``minReplicaCount`` (absent: 0), or to its
 cron trigger's ``desiredReplicas`` while the trigger is active, and for
@@ -43,15 +50,24 @@ from envwake.sandbox.github.gitstore import GitStore
 __all__ = ["FluxKeda", "Workload", "keda_cron_active"]
 
 DEFAULT_COOLDOWN = 300.0  # KEDA's cooldownPeriod default
+KUSTOMIZATION_API = "kustomize.toolkit.fluxcd.io/v1"
+REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"  # what `flux reconcile` annotates
 
 
 def keda_cron_active(start: str, end: str, timezone: str, at: datetime) -> bool:
     """Whether a KEDA cron trigger is active at ``at``: as KEDA's cron scaler has it,
     when the next ``end`` firing is not later than the next ``start`` firing."""
+    return _cron_activity(start, end, timezone, at)[0]
+
+
+def _cron_activity(start: str, end: str, timezone: str, at: datetime) -> tuple[bool, datetime]:
+    """Whether the trigger is active at ``at``, and until when that holds (the next
+    firing of either)."""
     local = at.astimezone(ZoneInfo(timezone))
     next_start = croniter(start, local).get_next(datetime)
     next_end = croniter(end, local).get_next(datetime)
-    return not (next_start < next_end and local < next_start) and local <= next_end
+    active = not (next_start < next_end and local < next_start) and local <= next_end
+    return active, min(next_start, next_end)
 
 
 @dataclass
@@ -61,7 +77,8 @@ class Workload:
     triggers: tuple[tuple[str, str, str], ...] = ()  # (start, end, timezone)
     cooldown: float = DEFAULT_COOLDOWN
     wanted: int = 0  # replicas KEDA set on the Deployment
-    ready_at: float | None = None  # when its pods are ready (None: none wanted)
+    ready_at: float | None = None  # when all its pods are ready (None: none wanted)
+    ready_before: int = 0  # pods ready until then (those that were before it asked for more)
     active_until: float | None = None  # the cooldown after the trigger was last active
 
 
@@ -78,6 +95,8 @@ class FluxKeda:
         kubernetes_url: str | None = None,
         kubernetes_session: requests.Session | None = None,
         paused: bool = False,
+        interval: float = 0.0,
+        lag: float = 0.0,
     ) -> None:
         self.environment = environment
         self.store = store
@@ -88,7 +107,16 @@ class FluxKeda:
         self.kubernetes_url = kubernetes_url  # also apply into a Kubernetes API (the emulator)
         # how to talk to it (a real API server wants TLS and a client certificate)
         self.http = kubernetes_session or requests.Session()
-        self.paused = paused  # a stuck Flux applies nothing
+        self.paused = paused  # a suspended Flux applies nothing
+        self.interval = interval  # virtual seconds between looks at the branch
+        self.lag = lag  # virtual seconds from a new head to its apply
+        self.failure: tuple[str, bool] | None = None  # (message, stalled) while told to fail
+        self.handled_request: str | None = None  # the last requestedAt value acted on
+        self._looked_at: float | None = None  # when Flux last looked at the branch
+        self._seen: tuple[str, float] | None = None  # (a new head, when it was first seen)
+        self.reconciling: Condition | None = None
+        self._activity: dict[tuple[str, str, str], tuple[bool, datetime, datetime]] = {}
+        self.stalled: Condition | None = None
         self.applied_commit: str | None = None
         self.attempted_commit: str | None = None
         self.applied: list[str] = []  # every commit applied, in order
@@ -100,12 +128,64 @@ class FluxKeda:
 
     # -- Flux ------------------------------------------------------------------------------
 
+    def fail(self, message: str, *, stalled: bool = False) -> None:
+        """From now on every apply fails with ``message`` (Ready=False, BuildFailed); a
+        stalled Flux has given up retrying (Stalled=True) until it is told to recover."""
+        self.failure = (message, stalled)
+        self.attempted_commit = None  # the next look tries, and fails, at once
+
+    def recover(self) -> None:
+        self.failure = None
+        self.attempted_commit = None
+
+    def suspend(self, suspended: bool = True) -> None:
+        self.paused = suspended
+        self._write_kustomization()
+
+    def _due(self, now: float) -> bool:
+        """Whether Flux looks at the branch now: its interval passed, or someone asked."""
+        requested = self._requested_at()
+        if requested is not None and requested != self.handled_request:
+            self.handled_request = requested
+            return True
+        return self._looked_at is None or now - self._looked_at >= self.interval
+
     def sync(self) -> None:
-        """Apply the newest head of the branch, if it is new."""
-        revision = self.store.ref(self.branch)
-        if self.paused or revision is None or revision == self.attempted_commit:
+        """Apply the newest head of the branch, if it is new (and its lag has passed)."""
+        now = self._seconds()
+        if self.paused:
             return
+        # (what Flux would find at its next look: nothing new is nothing to do, however
+        # asked; so the annotation is read only when there is something to fetch)
+        revision = self.store.ref(self.branch)
+        if revision is None or revision == self.attempted_commit:
+            self._seen = None
+            return
+        if self._seen is None and not self._due(now):
+            return
+        self._looked_at = now
+        if self._seen is None or self._seen[0] != revision:
+            self._seen = (revision, now)
+        if now - self._seen[1] < self.lag:
+            if self.reconciling is None:
+                self.reconciling = Condition(
+                    "True",
+                    "ProgressingWithRetry",
+                    f"Fetching manifests for revision "
+                    f"{self._revision(revision)} with a timeout of 4m30s",
+                )
+                self._write_kustomization()
+            return
+        self._seen = None
         self.attempted_commit = revision
+        self.reconciling = None
+        if self.failure is not None:
+            message, stalled = self.failure
+            self.ready = Condition("False", "BuildFailed", message)
+            self.stalled = Condition("True", "BuildFailed", message) if stalled else None
+            self._write_kustomization()
+            return
+        self.stalled = None
         try:
             built = self._build(revision)
         except ManifestError as exc:
@@ -173,6 +253,14 @@ class FluxKeda:
     def _seconds(self) -> float:
         return self.wall().timestamp() if self.wall else self.clock()
 
+    def _trigger_active(self, trigger: tuple[str, str, str], at: datetime) -> bool:
+        """keda_cron_active, worked out again only once a firing has passed."""
+        known = self._activity.get(trigger)
+        if known is None or not known[1] <= at < known[2]:
+            active, until = _cron_activity(*trigger, at)
+            known = self._activity[trigger] = (active, at, until)
+        return known[0]
+
     def tick(self) -> None:
         """Flux's interval, KEDA's polling and the kubelet: sync, scale, report."""
         self.sync()
@@ -180,7 +268,7 @@ class FluxKeda:
         wall = self.wall() if self.wall else None
         for workload in self.workloads.values():
             active = wall is not None and any(
-                keda_cron_active(start, end, zone, wall) for start, end, zone in workload.triggers
+                self._trigger_active(trigger, wall) for trigger in workload.triggers
             )
             if active:
                 workload.active_until = now + workload.cooldown
@@ -188,10 +276,13 @@ class FluxKeda:
             wanted = max(workload.min_replicas, workload.desired_replicas if cooling else 0)
             if wanted != workload.wanted:
                 more = wanted > workload.wanted
+                ready_now = self._ready(workload, now)
                 workload.wanted = wanted
                 if not wanted:
-                    workload.ready_at = None
+                    workload.ready_at, workload.ready_before = None, 0
                 elif more or workload.ready_at is None:
+                    # the pods that were ready stay ready; the new ones take their time
+                    workload.ready_before = ready_now
                     workload.ready_at = now + (self.ready_after if self._settled else 0.0)
         self._settled = self._settled or bool(self.workloads)
         if self.kubernetes_url:
@@ -242,23 +333,48 @@ class FluxKeda:
             }
             self._upsert("apps/v1", "deployments", service.namespace, deployment, spec=False)
 
+    def _requested_at(self) -> str | None:
+        """The Kustomization's ``reconcile.fluxcd.io/requestedAt``, when Flux waits for its
+        interval (at interval 0 it looks at every tick anyway)."""
+        kustomization = self.environment.config.flux.kustomization
+        if not self.interval or kustomization is None or not self.kubernetes_url:
+            return None
+        url = self._url(
+            KUSTOMIZATION_API, "kustomizations", kustomization.namespace, kustomization.name
+        )
+        found = self.http.get(url, timeout=10)
+        if found.status_code != 200:
+            return None
+        annotations = found.json().get("metadata", {}).get("annotations") or {}
+        return annotations.get(REQUESTED_AT)
+
     def _write_kustomization(self) -> None:
         kustomization = self.environment.config.flux.kustomization
         if kustomization is None or not self.kubernetes_url:
             return
         ref = {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "apiVersion": KUSTOMIZATION_API,
             "kind": "Kustomization",
             "metadata": {"name": kustomization.name, "namespace": kustomization.namespace},
-            "spec": {"interval": "1m", "path": "./", "prune": True},
+            "spec": {
+                "interval": f"{max(self.interval, 60.0) / 60:.0f}m",
+                "path": "./",
+                "prune": True,
+                "suspend": self.paused,
+                "sourceRef": {"kind": "GitRepository", "name": kustomization.name},
+            },
         }
-        self._upsert(
-            "kustomize.toolkit.fluxcd.io/v1", "kustomizations", kustomization.namespace, ref
-        )
+        self._upsert(KUSTOMIZATION_API, "kustomizations", kustomization.namespace, ref)
         status = self.kustomization(kustomization.namespace, kustomization.name)
         ready = status.ready or self.ready
+        at = _rfc3339(self.wall() if self.wall else None)
+        conditions = [
+            ("Ready", ready),
+            ("Reconciling", self.reconciling),
+            ("Stalled", status.stalled),
+        ]
         self._patch(
-            "kustomize.toolkit.fluxcd.io/v1",
+            KUSTOMIZATION_API,
             "kustomizations",
             kustomization.namespace,
             f"{kustomization.name}/status",
@@ -266,14 +382,17 @@ class FluxKeda:
                 "status": {
                     "lastAppliedRevision": status.last_applied,
                     "lastAttemptedRevision": status.last_attempted,
+                    "lastHandledReconcileAt": self.handled_request,
                     "conditions": [
                         {
-                            "type": "Ready",
-                            "status": ready.status,
-                            "reason": ready.reason,
-                            "message": ready.message,
-                            "lastTransitionTime": _rfc3339(self.wall() if self.wall else None),
+                            "type": kind,
+                            "status": condition.status,
+                            "reason": condition.reason,
+                            "message": condition.message,
+                            "lastTransitionTime": at,
                         }
+                        for kind, condition in conditions
+                        if condition is not None
                     ],
                 }
             },
@@ -326,13 +445,23 @@ class FluxKeda:
         workload = self.workloads.get(f"{namespace}/{name}")
         if workload is None or not workload.wanted:
             return 0, 0
-        ready = workload.ready_at is not None and workload.ready_at <= self._seconds()
-        return (workload.wanted if ready else 0), workload.wanted
+        return self._ready(workload, self._seconds()), workload.wanted
+
+    @staticmethod
+    def _ready(workload: Workload, now: float) -> int:
+        if not workload.wanted:
+            return 0
+        if workload.ready_at is not None and workload.ready_at <= now:
+            return workload.wanted
+        return min(workload.ready_before, workload.wanted)
 
     def kustomization(self, namespace: str, name: str) -> FluxStatus:
         """The Kustomization's status, as Flux writes it."""
         return FluxStatus(
-            self._revision(self.applied_commit), self._revision(self.attempted_commit), self.ready
+            self._revision(self.applied_commit),
+            self._revision(self.attempted_commit),
+            self.ready,
+            self.stalled,
         )
 
 
