@@ -13,10 +13,7 @@ wreckage of the one before.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +24,7 @@ from typing import Any
 import pytest
 
 from envwake.configdir import load_config_dir
-from envwake.localstack import NAMESPACE, LocalStack
+from envwake.localstack import NAMESPACE, LocalStack, OperatorProcess
 from envwake.planning.waves import start_waves, stop_waves
 from envwake.sandbox import leaks
 from envwake.sandbox.clock import VirtualClock
@@ -89,91 +86,20 @@ POINTS = [
 class Killer:
     """Kills the operator at the armed point, from inside the emulator that served it."""
 
-    pid: int = 0
+    operator: OperatorProcess | None = None
     phase: str = "start"
     armed: list[KillPoint] = field(default_factory=lambda: list(POINTS))
     fired: list[str] = field(default_factory=list)
 
     def __call__(self, service: str, request: str) -> None:
-        if not self.armed or not self.pid:
-            return
+        if not self.armed or self.operator is None or not self.operator.pid:
+            return  # (no kill until the next incarnation runs)
         point = self.armed[0]
         if point.phase != self.phase or not point.matches(service, request):
             return
         self.armed.pop(0)
-        pid, self.pid = self.pid, 0  # no kill until the next incarnation sets its own
-        os.kill(pid, signal.SIGKILL)
-        _until_dead(pid)
+        self.operator.kill()
         self.fired.append(point.name)
-
-
-def _until_dead(pid: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):  # reaped (also between open and read)
-            return
-        if state in ("Z", "X"):
-            return
-        time.sleep(0.001)
-    raise AssertionError(f"the operator process {pid} outlived SIGKILL")
-
-
-class OperatorProcess:
-    """``envwake run`` on the stack; each incarnation logs to its own file."""
-
-    def __init__(self, stack: LocalStack, clock_file: Path, killer: Killer) -> None:
-        self.stack, self.clock_file, self.killer = stack, clock_file, killer
-        self.logs: list[Path] = []
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        credentials = self.stack.credentials
-        assert credentials is not None
-        log = self.stack.workdir / f"operator-{len(self.logs) + 1}.log"
-        self.logs.append(log)
-        with log.open("wb") as output:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "envwake", "run",
-                "--config-dir", str(CONFIG),
-                "--virtual-clock", str(self.clock_file),
-                env={
-                    **os.environ,
-                    "KUBECONFIG": str(self.stack.kubeconfig),
-                    "ENVWAKE_GITHUB_APP_ID": str(credentials.app_id),
-                    "ENVWAKE_GITHUB_INSTALLATION_ID": str(credentials.installation_id),
-                    "ENVWAKE_GITHUB_PRIVATE_KEY": credentials.private_key.reveal(),
-                    "ENVWAKE_GITHUB_API_URL": self.stack.github.url,
-                    "ENVWAKE_AWS_ENDPOINT_URL": self.stack.aws.url,
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
-                    "ENVWAKE_WORKDIR": str(self.stack.workdir / "operator"),
-                },
-                stdout=output,
-                stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
-        self.killer.pid = self.process.pid
-
-    async def restart_when_killed(self) -> None:
-        assert self.process is not None
-        if self.process.returncode is None and self.killer.pid:
-            return  # still running, not killed
-        code = await self.process.wait()
-        assert code == -signal.SIGKILL, f"the operator exited by itself ({code}): {self.tail()}"
-        await self.start()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), 30)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-
-    def tail(self) -> str:
-        return self.logs[-1].read_text(errors="replace")[-3000:] if self.logs else ""
 
 
 async def test_sigkill_at_each_step_of_a_wake_converges_to_the_same_end(tmp_path: Path):
@@ -197,7 +123,7 @@ async def test_sigkill_at_each_step_of_a_wake_converges_to_the_same_end(tmp_path
             "github", f"{method} {path}"
         )
         stack.aws.after_action(lambda action: killer("aws", action))
-        operator = OperatorProcess(stack, clock_file, killer)
+        operator = killer.operator = OperatorProcess(stack, CONFIG, clock_file)
         await operator.start()
         try:
             await _wake_through_the_night(stack, clock, operator, killer)

@@ -214,16 +214,25 @@ class GitHubService:
 
     def start_ci(self, repo: Repository, sha: str) -> None:
         now = self.state.now()
+        fails = repo.ci_fails is not None and repo.ci_fails(sha)
         for job in repo.ci:
             due = None if job.outcome == "hang" else now + timedelta(seconds=job.seconds)
             if job.kind == "check_run":
                 repo.check_runs.append(
                     CheckRun(
-                        self.state.next_id(), sha, job.name, "in_progress", None, now, None, due
+                        self.state.next_id(),
+                        sha,
+                        job.name,
+                        "in_progress",
+                        None,
+                        now,
+                        None,
+                        due,
+                        fails=fails,
                     )
                 )
             else:
-                final = "success" if job.outcome == "success" else "failure"
+                final = "success" if job.outcome == "success" and not fails else "failure"
                 repo.statuses.append(
                     CommitStatus(
                         self.state.next_id(),
@@ -247,9 +256,8 @@ class GitHubService:
         for run in repo.check_runs:
             if run.status != "completed" and run.due is not None and run.due <= now:
                 run.status, run.completed_at = "completed", run.due
-                run.conclusion = (
-                    "success" if self._outcome(repo, run.name) == "success" else "failure"
-                )
+                green = self._outcome(repo, run.name) == "success" and not run.fails
+                run.conclusion = "success" if green else "failure"
         for status in repo.statuses:
             if status.state == "pending" and status.due is not None and status.due <= now:
                 status.state = status.final_state or "success"

@@ -72,6 +72,7 @@ class CheckRun:
     started_at: datetime
     completed_at: datetime | None
     due: datetime | None  # when the simulated CI finishes it; None: never
+    fails: bool = False  # the commit itself fails this check (see Repository.ci_fails)
 
 
 @dataclass
@@ -120,6 +121,9 @@ class Repository:
     merge_queue: bool = False
     merge_queue_paused: bool = False
     ci: list[CiJob] = field(default_factory=list)
+    # whether CI fails on a commit because of what it holds (e.g. a manifest that does not
+    # build), whatever the jobs' outcome
+    ci_fails: Callable[[str], bool] | None = None
     pulls: dict[int, PullRequest] = field(default_factory=dict)
     check_runs: list[CheckRun] = field(default_factory=list)
     statuses: list[CommitStatus] = field(default_factory=list)
