@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -10,11 +11,12 @@ from typing import Any
 import aiohttp
 
 from envwake import errors
-from envwake.model.cluster import Condition, FluxStatus
+from envwake.model.cluster import REQUESTED_AT, Condition, FluxStatus
 from envwake.reconciler.report import Step
 
 __all__ = ["RETRY_DELAYS", "ApiSink", "KubernetesClusterView"]
 
+logger = logging.getLogger("envwake")
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # seconds between tries of a write the server refused
 _PASSING = {409, 429, 500, 502, 503, 504}
 
@@ -231,6 +233,30 @@ class KubernetesClusterView:
             conditions.get("Ready"),
             conditions.get("Stalled"),
         )
+
+    def request_reconcile(self, namespace: str, name: str, token: str) -> None:
+        patch = {"metadata": {"annotations": {REQUESTED_AT: token}}}
+        flux = self._custom("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", namespace, name)
+        source = ((flux or {}).get("spec") or {}).get("sourceRef") or {}
+        asked = [("kustomize.toolkit.fluxcd.io", namespace, "kustomizations", name)]
+        if source.get("kind") == "GitRepository" and source.get("name"):  # the source first
+            where = source.get("namespace") or namespace
+            asked.insert(0, ("source.toolkit.fluxcd.io", where, "gitrepositories", source["name"]))
+        for group, where, plural, called in asked if flux is not None else []:
+            try:
+                self._custom_api.patch_namespaced_custom_object(
+                    group, "v1", where, plural, called, patch
+                )
+            except self._errors as exc:  # Flux's interval will do it
+                logger.info(
+                    "could not ask Flux to reconcile %s %s/%s now (%s %s): it applies the "
+                    "merge at its interval", plural, where, called, exc.status, exc.reason,
+                )  # fmt: skip
+            except Exception as exc:  # the client's transport (urllib3): unreachable, timed out
+                logger.info(
+                    "could not ask Flux to reconcile %s %s/%s now (%s): it applies the "
+                    "merge at its interval", plural, where, called, type(exc).__name__,
+                )  # fmt: skip
 
     def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]:
         deployment = self._read(

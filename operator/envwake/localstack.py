@@ -77,6 +77,12 @@ RESOURCES = {
         subresources={"status"},
         verbs={"list", "watch", "get", "create", "patch"},
     ),
+    "source.toolkit.fluxcd.io/v1/gitrepositories": kmock.ResourceInfo(
+        kind="GitRepository",
+        namespaced=True,
+        subresources={"status"},
+        verbs={"list", "watch", "get", "create", "patch"},
+    ),
     "kustomize.toolkit.fluxcd.io/v1/kustomizations": kmock.ResourceInfo(
         kind="Kustomization",
         namespaced=True,

@@ -347,8 +347,9 @@ class ApiServer:
         return dict(answer)
 
     def install_crds(self) -> None:
-        """The EnvironmentWake CRD, and the ScaledObject and Kustomization CRDs the operator
-        reads (schemaless stand-ins: only their served names matter here)."""
+        """The EnvironmentWake CRD, and the ScaledObject, Kustomization and GitRepository
+        CRDs the operator reads and annotates (schemaless stand-ins: only their served
+        names matter here)."""
         import yaml
 
         root = Path(__file__).parents[2]
@@ -356,6 +357,7 @@ class ApiServer:
         for group, kind, plural in (
             ("keda.sh", "ScaledObject", "scaledobjects"),
             ("kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations"),
+            ("source.toolkit.fluxcd.io", "GitRepository", "gitrepositories"),
         ):
             version = "v1alpha1" if group == "keda.sh" else "v1"
             crds.append(_schemaless_crd(group, version, kind, plural))

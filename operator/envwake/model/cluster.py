@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Condition", "FluxStatus", "commit_of"]
+__all__ = ["REQUESTED_AT", "Condition", "FluxStatus", "commit_of"]
+
+# The annotation that makes Flux reconcile now (what `flux reconcile` sets, to any new value)
+REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 
 
 @dataclass(frozen=True)

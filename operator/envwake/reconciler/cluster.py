@@ -25,3 +25,10 @@ class ClusterView(Protocol):
         ...
 
     def kustomization(self, namespace: str, name: str) -> FluxStatus | None: ...
+
+    def request_reconcile(self, namespace: str, name: str, token: str) -> None:
+        """Ask Flux to fetch its source and apply the Kustomization now rather than at its
+        interval (``reconcile.fluxcd.io/requestedAt: token``, as ``flux reconcile
+        kustomization --with-source`` does). Best effort: Flux's interval still applies
+        what was merged if the request cannot be made."""
+        ...

@@ -662,6 +662,7 @@ class Reconciler:
             return
         timing, view = self.adapters.timing, self.adapters.cluster
         namespace, name = kustomization.namespace, kustomization.name
+        view.request_reconcile(namespace, name, merge_sha)  # (any new value will do)
         while True:
             flux = view.kustomization(namespace, name)
             if flux is not None:

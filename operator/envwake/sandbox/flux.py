@@ -43,7 +43,7 @@ from ruamel.yaml.error import YAMLError
 
 from envwake.errors import ManifestError
 from envwake.manifests import ScaledObjectSummary, summarize
-from envwake.model.cluster import Condition, FluxStatus
+from envwake.model.cluster import REQUESTED_AT, Condition, FluxStatus
 from envwake.model.loading import Environment
 from envwake.sandbox.github.gitstore import GitStore
 
@@ -51,7 +51,7 @@ __all__ = ["FluxKeda", "Workload", "keda_cron_active"]
 
 DEFAULT_COOLDOWN = 300.0  # KEDA's cooldownPeriod default
 KUSTOMIZATION_API = "kustomize.toolkit.fluxcd.io/v1"
-REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"  # what `flux reconcile` annotates
+SOURCE_API = "source.toolkit.fluxcd.io/v1"
 
 
 def keda_cron_active(start: str, end: str, timezone: str, at: datetime) -> bool:
@@ -112,6 +112,7 @@ class FluxKeda:
         self.lag = lag  # virtual seconds from a new head to its apply
         self.failure: tuple[str, bool] | None = None  # (message, stalled) while told to fail
         self.handled_request: str | None = None  # the last requestedAt value acted on
+        self._requested_in_process: str | None = None
         self._looked_at: float | None = None  # when Flux last looked at the branch
         self._seen: tuple[str, float] | None = None  # (a new head, when it was first seen)
         self.reconciling: Condition | None = None
@@ -141,6 +142,14 @@ class FluxKeda:
     def suspend(self, suspended: bool = True) -> None:
         self.paused = suspended
         self._write_kustomization()
+
+    def pending(self) -> bool:
+        """Whether the next ticks will change something by themselves: a head not applied
+        yet, or pods on their way to ready."""
+        if not self.paused and self.store.ref(self.branch) != self.attempted_commit:
+            return True
+        now = self._seconds()
+        return any(w.ready_at is not None and w.ready_at > now for w in self.workloads.values())
 
     def _due(self, now: float) -> bool:
         """Whether Flux looks at the branch now: its interval passed, or someone asked."""
@@ -337,16 +346,18 @@ class FluxKeda:
         """The Kustomization's ``reconcile.fluxcd.io/requestedAt``, when Flux waits for its
         interval (at interval 0 it looks at every tick anyway)."""
         kustomization = self.environment.config.flux.kustomization
-        if not self.interval or kustomization is None or not self.kubernetes_url:
+        if not self.interval or kustomization is None:
             return None
-        url = self._url(
-            KUSTOMIZATION_API, "kustomizations", kustomization.namespace, kustomization.name
-        )
-        found = self.http.get(url, timeout=10)
-        if found.status_code != 200:
-            return None
-        annotations = found.json().get("metadata", {}).get("annotations") or {}
-        return annotations.get(REQUESTED_AT)
+        if not self.kubernetes_url:
+            return self._requested_in_process
+        values = []
+        for api, plural in ((SOURCE_API, "gitrepositories"), (KUSTOMIZATION_API, "kustomizations")):
+            url = self._url(api, plural, kustomization.namespace, kustomization.name)
+            found = self.http.get(url, timeout=10)
+            if found.status_code == 200:
+                annotations = found.json().get("metadata", {}).get("annotations") or {}
+                values.append(annotations.get(REQUESTED_AT) or "")
+        return "|".join(values) if any(values) else None
 
     def _write_kustomization(self) -> None:
         kustomization = self.environment.config.flux.kustomization
@@ -365,6 +376,13 @@ class FluxKeda:
             },
         }
         self._upsert(KUSTOMIZATION_API, "kustomizations", kustomization.namespace, ref)
+        source = {
+            "apiVersion": SOURCE_API,
+            "kind": "GitRepository",
+            "metadata": {"name": kustomization.name, "namespace": kustomization.namespace},
+            "spec": {"interval": ref["spec"]["interval"], "ref": {"branch": self.branch}},
+        }
+        self._upsert(SOURCE_API, "gitrepositories", kustomization.namespace, source)
         status = self.kustomization(kustomization.namespace, kustomization.name)
         ready = status.ready or self.ready
         at = _rfc3339(self.wall() if self.wall else None)
@@ -454,6 +472,10 @@ class FluxKeda:
         if workload.ready_at is not None and workload.ready_at <= now:
             return workload.wanted
         return min(workload.ready_before, workload.wanted)
+
+    def request_reconcile(self, namespace: str, name: str, token: str) -> None:
+        """(Used as the reconciler's ClusterView: the annotation, without an API.)"""
+        self._requested_in_process = token
 
     def kustomization(self, namespace: str, name: str) -> FluxStatus:
         """The Kustomization's status, as Flux writes it."""
