@@ -363,12 +363,13 @@ class FluxKeda:
         kustomization = self.environment.config.flux.kustomization
         if kustomization is None or not self.kubernetes_url:
             return
+        interval = f"{max(self.interval, 60.0) / 60:.0f}m"
         ref = {
             "apiVersion": KUSTOMIZATION_API,
             "kind": "Kustomization",
             "metadata": {"name": kustomization.name, "namespace": kustomization.namespace},
             "spec": {
-                "interval": f"{max(self.interval, 60.0) / 60:.0f}m",
+                "interval": interval,
                 "path": "./",
                 "prune": True,
                 "suspend": self.paused,
@@ -380,7 +381,7 @@ class FluxKeda:
             "apiVersion": SOURCE_API,
             "kind": "GitRepository",
             "metadata": {"name": kustomization.name, "namespace": kustomization.namespace},
-            "spec": {"interval": ref["spec"]["interval"], "ref": {"branch": self.branch}},
+            "spec": {"interval": interval, "ref": {"branch": self.branch}},
         }
         self._upsert(SOURCE_API, "gitrepositories", kustomization.namespace, source)
         status = self.kustomization(kustomization.namespace, kustomization.name)

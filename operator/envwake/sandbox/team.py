@@ -86,6 +86,21 @@ class Team:
                 mean = self.every_minutes if self.working_hours(now) else self.night_every_minutes
                 self._next_at = now + timedelta(minutes=self.rng.expovariate(1 / mean))
 
+    @property
+    def next_at(self) -> datetime | None:
+        """When the team opens its next piece of work."""
+        return self._next_at
+
+    def ci_due(self) -> list[datetime]:
+        """When CI finishes on the team's open pull requests."""
+        repo = self.repo
+        with self.service.state.lock:
+            heads = {repo.pulls[p.number].head_sha for p in self.pulls.values() if p.left == "open"}
+            return [
+                run.due for run in repo.check_runs
+                if run.head_sha in heads and run.status != "completed" and run.due is not None
+            ]  # fmt: skip
+
     # -- the work --------------------------------------------------------------------------
 
     def _open_work(self) -> None:
