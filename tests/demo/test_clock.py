@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -89,6 +90,25 @@ def test_a_shared_clock_is_followed_by_another_reader_jumps_included(tmp_path):
     assert follower.speed == 60.0
     with pytest.raises(RuntimeError, match="moves only with the process that shares it"):
         follower.reset(ORIGIN, speed=1.0)
+
+
+def test_a_follower_sees_a_jump_the_files_stat_does_not_show(tmp_path):
+    """Found by the soak: two resets within the file system's timestamp granularity, the
+    second file on the inode the first one freed, have the same stat; the operator's
+    clock stayed on the earlier one and woke the environment an hour late."""
+    path = tmp_path / "clock.json"
+    shared = VirtualClock(ORIGIN, speed=60.0)
+    shared.share(path)
+    follower = VirtualClock.follow(path)
+    follower.now()
+    before = path.stat()
+    later = path.read_text().replace(ORIGIN.isoformat(), (ORIGIN + timedelta(hours=1)).isoformat())
+    with path.open("r+", encoding="utf-8") as file:  # the same inode...
+        file.write(later)
+        file.truncate()
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # ...and the same times
+    assert (path.stat().st_ino, path.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert follower.now() - ORIGIN >= timedelta(hours=1)
 
 
 def test_following_a_clock_that_is_not_shared_says_where(tmp_path):

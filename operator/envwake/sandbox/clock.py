@@ -114,28 +114,31 @@ class VirtualClock:
 
 
 class _FollowingClock(VirtualClock):
-    """Reads the shared state again whenever the file changes."""
+    """Reads the shared state at every look. (Not only when the file's stat changes: two
+    resets within the file system's timestamp granularity, the second one's file given
+    the inode the first one's freed, look the same, and the follower would tell the time
+    of a reset long gone.)"""
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._seen: tuple[int, int] | None = None
+        self._seen: str | None = None
         super().__init__(datetime.now(UTC))
         self._refresh()
 
     def _refresh(self) -> None:
         try:
-            stat = self._path.stat()
+            text = self._path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ValueError(f"no shared clock at {self._path}") from None
-        if (stat.st_mtime_ns, stat.st_ino) == self._seen:
+        if text == self._seen:
             return
-        state = json.loads(self._path.read_text(encoding="utf-8"))
+        state = json.loads(text)
         with self._lock:
             self._origin = datetime.fromisoformat(state["origin"])
             self.speed = float(state["speed"])
             self._real_origin = float(state["real_origin"])
             self._elapsed_before = float(state["elapsed_before"])
-            self._seen = (stat.st_mtime_ns, stat.st_ino)
+            self._seen = text
 
     def now(self) -> datetime:
         self._refresh()
