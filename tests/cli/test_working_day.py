@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from envwake.configdir import load_config_dir
-from envwake.localstack import LocalStack
+from envwake.localstack import NAMESPACE, LocalStack
 from envwake.sandbox.clock import VirtualClock
+from envwake.wakes.api import connect
+from envwake.wakes.request import rfc3339
 from tests.fakes import QUICK_STACK
 from tests.slack.conftest import wakes_in
 
@@ -71,20 +73,7 @@ async def test_when_the_normal_schedule_did_not_wake_it_the_wake_says_so_then_ho
     clock = VirtualClock(early, speed=60)
     stack = LocalStack(environments["dev"], workdir=tmp_path, clock=clock, timing=QUICK_STACK)
     async with stack:
-        for cluster in stack.environment.clusters:
-            # The 06:30 starts will fail: their targets name a cluster that is gone (envwake
-            # puts a schedule's expression and state back, never its target).
-            scheduler = stack.aws.session(cluster.aws_account_id).client(
-                "scheduler", endpoint_url=stack.aws.url
-            )
-            current = scheduler.get_schedule(Name=cluster.start_schedule_name)
-            target = dict(current["Target"], Input=json.dumps({"DbClusterIdentifier": "gone"}))
-            scheduler.update_schedule(
-                **{k: current[k] for k in ("Name", "ScheduleExpression", "State")},
-                Target=target,
-                FlexibleTimeWindow=current["FlexibleTimeWindow"],
-                ScheduleExpressionTimezone=current["ScheduleExpressionTimezone"],
-            )
+        break_the_morning_starts(stack)  # (envwake puts back a schedule's state, not its target)
         assert clock.now() < datetime(2026, 12, 1, 6, 30, tzinfo=TOKYO), "set up too slowly"
         async with stack.operator():
             code, out, err = await envwake(
@@ -115,3 +104,63 @@ async def test_when_the_normal_schedule_did_not_wake_it_the_wake_says_so_then_ho
                 True,
                 True,
             ], tuesday_starts
+
+
+async def test_a_wake_on_a_morning_still_waiting_for_last_nights_reset_is_held_too(tmp_path):
+    """Found by the soak: after a night wake, the environment is asleep until the 10:00
+    reset; a 07:00 wake on a morning the normal schedule failed was left down until that
+    reset, because the late normal schedule was only looked for in the NORMAL state."""
+    environments, _ = load_config_dir(Path(CONFIG))
+    monday_night = datetime(2026, 11, 30, 23, 20, tzinfo=TOKYO)
+    clock = VirtualClock(monday_night, speed=120)
+    stack = LocalStack(environments["dev"], workdir=tmp_path, clock=clock, timing=QUICK_STACK)
+    async with stack:
+        break_the_morning_starts(stack)
+        async with stack.operator():
+            wakes = connect(str(stack.kubeconfig), None, NAMESPACE)
+            for name, start, stop in (
+                ("night", monday_night, datetime(2026, 12, 1, 1, 30, tzinfo=TOKYO)),
+                ("morning", datetime(2026, 12, 1, 7, 0, tzinfo=TOKYO), None),
+            ):
+                spec = {"startAt": rfc3339(start, UTC), "requestedBy": "tests"}
+                if stop is not None:
+                    spec["stopAt"] = rfc3339(stop, UTC)
+                await asyncio.to_thread(wakes.create, stack.wake_manifest(name, spec))
+            await status_of(stack, "night", lambda s: s.get("phase") == "Extending")
+            clock.reset(datetime(2026, 12, 1, 1, 30, tzinfo=TOKYO), speed=120)
+            await status_of(
+                stack, "night", lambda s: any(x["reason"] == "Asleep" for x in s.get("steps", []))
+            )
+            clock.reset(datetime(2026, 12, 1, 6, 59, tzinfo=TOKYO), speed=240)
+            held = await status_of(stack, "morning", lambda s: s.get("phase") == "Awake")
+            assert clock.now() < datetime(2026, 12, 1, 10, 0, tzinfo=TOKYO), (
+                "held only at the reset"
+            )
+            assert stack.cluster_states() == {"shop-db": "available", "payments-db": "available"}
+            assert held["services"]["ready"] == 8
+
+
+def break_the_morning_starts(stack: LocalStack) -> None:
+    """The 06:30 starts will fail: their targets name a cluster that is gone."""
+    for cluster in stack.environment.clusters:
+        scheduler = stack.aws.session(cluster.aws_account_id).client(
+            "scheduler", endpoint_url=stack.aws.url
+        )
+        current = scheduler.get_schedule(Name=cluster.start_schedule_name)
+        target = dict(current["Target"], Input=json.dumps({"DbClusterIdentifier": "gone"}))
+        scheduler.update_schedule(
+            **{k: current[k] for k in ("Name", "ScheduleExpression", "State")},
+            Target=target,
+            FlexibleTimeWindow=current["FlexibleTimeWindow"],
+            ScheduleExpressionTimezone=current["ScheduleExpressionTimezone"],
+        )
+
+
+async def status_of(stack: LocalStack, name: str, reached, *, seconds: float = 180.0) -> dict:
+    status: dict = {}
+    for _ in range(int(seconds * 10)):
+        status = (wakes_in(stack.kubernetes).get(name) or {}).get("status") or {}
+        if reached(status):
+            return status
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{name}: not reached: {status}")

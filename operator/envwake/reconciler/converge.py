@@ -223,7 +223,7 @@ class Reconciler:
         if desired is DesiredState.HOLD:
             hold_at = report.action.at if report.action else now
             kind = report.action.kind.value if report.action else kind
-        elif desired is DesiredState.NORMAL and in_window:
+        elif in_window:  # NORMAL, or asleep until a reset the normal window runs across
             hold_at = self._held_in_window(report, base)
 
         waves: list[_Wave] = []
