@@ -18,7 +18,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-__all__ = ["VirtualClock"]
+__all__ = ["LOOK", "VirtualClock"]
+
+LOOK = 0.05  # real seconds between looks at the clock of a deadline sleep (it may jump)
 
 
 class VirtualClock:
@@ -60,13 +62,13 @@ class VirtualClock:
 
     async def sleep_until_triggered(self, trigger: asyncio.Event, seconds: float | None) -> None:
         """Sleep ``seconds`` of this clock's time, or until ``trigger`` is set; a jump
-        ahead past the deadline ends the sleep too (it is checked every tenth of a second)."""
+        ahead past the deadline ends the sleep too (it is checked every LOOK seconds)."""
         deadline = None if seconds is None else self.now() + timedelta(seconds=seconds)
         while not trigger.is_set():
             remaining = None if deadline is None else (deadline - self.now()).total_seconds()
             if remaining is not None and remaining <= 0:
                 return
-            step = 0.1 if remaining is None else min(remaining / self.speed, 0.1)
+            step = LOOK if remaining is None else min(remaining / self.speed, LOOK)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(trigger.wait(), timeout=step)
 
