@@ -38,6 +38,7 @@ from envwake.reconciler import Reconciler, Record
 from envwake.reconciler.report import EnvironmentReport, Step
 from envwake.reconciler.status import condition, record_steps, rfc3339
 from envwake.reconciler.wakestatus import (
+    heard_step,
     hears,
     next_status,
     record_from_status,
@@ -523,7 +524,8 @@ class Runtime:
     ) -> None:
         """One wake's status after a reconcile, and what it has not been told yet."""
         status = next_status(planned, report, generation=wake.generation, previous=wake.status)
-        done = report.steps if hears(status["phase"], planned, report) else []
+        heard = hears(status["phase"], planned, report)
+        done = [s for s in report.steps if heard_step(planned, report, s)] if heard else []
         untold = [s for s in done if not any(s is t for t in told)]
         untold += transitions(wake.status, status, done)
         status["steps"] = record_steps(wake.status.get("steps") or [], untold, now=self.clock.now())
@@ -566,17 +568,21 @@ class Runtime:
         start or a pull request's checks take): the phase it enters (Starting, Stopping)
         once the plan is known, then each step as an event and in the status, to the wakes
         it concerns. ``told`` says which step reached which wake; the end sends the rest."""
-        concerned: set[WakeKey] = set()
+        concerned: dict[WakeKey, Any] = {}  # the wakes it concerns: their planned wake
+        started: EnvironmentReport | None = None
         while (item := await progress.get()) is not None:
             if isinstance(item, EnvironmentReport):
+                started = item
                 try:
                     concerned = await self._entering(name, wakes, item, told)
                 except Exception:  # best effort: the reconcile's end writes the status
                     logger.exception("publishing the progress of %s failed", name)
                 continue
-            for key in concerned:
+            for key, planned in concerned.items():
                 wake = wakes[key]
                 if self.wakes[name].get(key) is not wake:
+                    continue
+                if started is not None and not heard_step(planned, started, item):
                     continue
                 try:
                     await self.sink.emit(wake.body, item)
@@ -597,17 +603,17 @@ class Runtime:
         wakes: Mapping[WakeKey, _Wake],
         report: EnvironmentReport,
         told: dict[WakeKey, list[Step]],
-    ) -> set[WakeKey]:
-        """Before anything is done: the wakes this reconcile concerns, and the phase they
-        enter (Starting, Stopping), said once."""
-        concerned = set()
+    ) -> dict[WakeKey, Any]:
+        """Before anything is done: the wakes this reconcile concerns (with their planned
+        wake), and the phase they enter (Starting, Stopping), said once."""
+        concerned = {}
         for (key, wake), planned in zip(wakes.items(), report.plan.wakes, strict=True):
             if self.wakes[name].get(key) is not wake:
                 continue
             status = next_status(planned, report, generation=wake.generation, previous=wake.status)
             if not hears(status["phase"], planned, report):
                 continue
-            concerned.add(key)
+            concerned[key] = planned
             if wake.status.get("phase") in _ENTERING.get(status["phase"], ()):
                 entering = [s for s in transitions(wake.status, status, []) if s.type == "Normal"]
                 status["steps"] = record_steps(

@@ -228,6 +228,7 @@ class Reconciler:
 
         waves: list[_Wave] = []
         reset = None
+        standing: Action | None = None
         if hold_at is not None:
             waves = self._hold_waves(base, kind, hold_at, labels, reason)
         elif asleep:
@@ -246,7 +247,12 @@ class Reconciler:
             self._hold(session, report, base, waves, open_pulls)
             return
         if waves:
-            self._sleep(session, report, base, waves, open_pulls)
+            stop = report.action if asleep else standing
+            report.stopping_at = stop.at if stop is not None else None
+            try:
+                self._sleep(session, report, base, waves, open_pulls)
+            finally:
+                report.stopping_at = None
         if not asleep:
             self._normal(session, report, reset, open_pulls)
             if desired is DesiredState.NORMAL and in_window and report.changed:

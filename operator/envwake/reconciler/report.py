@@ -22,6 +22,8 @@ class Step:
     message: str  # one line, no secrets
     type: Literal["Normal", "Warning"] = "Normal"
     at: float = field(default_factory=time.monotonic, compare=False)  # for durations
+    # the stop (its instant) this step belongs to: a wake that ended before it is not told
+    stop_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class EnvironmentReport:
     normal_schedule_late: bool = False
     recheck_at: datetime | None = None  # look again then (not a planned action)
     record: Record = field(default_factory=Record)  # after this reconcile; empty after a reset
+    stopping_at: datetime | None = None  # the stop being carried out, while it is
     checkpoint: Callable[[str], None] = field(default=lambda reason: None, repr=False)
     on_step: Callable[[Step], None] = field(default=lambda step: None, repr=False)
 
@@ -90,7 +93,7 @@ class EnvironmentReport:
     def step(
         self, reason: str, message: str, type: Literal["Normal", "Warning"] = "Normal"
     ) -> None:
-        step = Step(reason, message, type)
+        step = Step(reason, message, type, stop_at=self.stopping_at)
         self.steps.append(step)
         self.on_step(step)  # progress as it happens, before the reconcile ends
         self.checkpoint(reason)

@@ -1,9 +1,10 @@
 """What one wake's status becomes after a reconcile, and what it should be told: pure.
 
 - A wake is *involved* in a reconcile once it has begun (its phase is past Scheduled):
-  it hears the steps of what was done for it. A Scheduled wake hears nothing yet; nor
-  does a wake that has ended and waits for its reset when the environment is woken
-  again for another (those steps are the other wake's, not a second wake-up of its own).
+  it hears the steps of what was done for it. A Scheduled wake hears nothing yet; a
+  wake that has ended and waits for its reset hears that reset, not the start or the
+  stop of the wakes after it that share it (those are theirs, not a second night of
+  its own).
 - Events go out on transitions only: the steps a reconcile did, a change of phase that
   no step announced (a restarted operator finding the environment awake says Awake once),
   and a failure (or a late normal schedule) when it is new, not when it repeats.
@@ -26,6 +27,7 @@ from envwake.reconciler.status import rfc3339, wake_status
 
 __all__ = [
     "FINAL",
+    "heard_step",
     "hears",
     "involved",
     "next_status",
@@ -43,9 +45,34 @@ def involved(phase: str) -> bool:
 
 
 def hears(phase: str, planned: Wake, report: EnvironmentReport) -> bool:
-    """Whether the steps of ``report`` were done for the wake ``planned``."""
-    woken_for_others = report.desired is DesiredState.HOLD and report.now >= planned.stop
-    return involved(phase) and not woken_for_others
+    """Whether the steps of ``report`` were done for the wake ``planned`` (which of them:
+    ``heard_step``). A wake that has ended hears its own stop and the reset it waits for,
+    not what is done for the wakes after it that share that reset: their start (a hold,
+    also inside a normal window when the normal schedule failed) or their stop."""
+    if not involved(phase):
+        return False
+    if report.now < planned.stop:
+        return True
+    if report.desired is DesiredState.HOLD or report.record.held_since is not None:
+        return False
+    action = report.action
+    if report.desired is DesiredState.ASLEEP and action is not None:
+        return action.at <= _own_end(planned, report)
+    return True
+
+
+def heard_step(planned: Wake, report: EnvironmentReport, step: Step) -> bool:
+    """Whether ``step``, of a reconcile the wake hears, is its own: the steps of a later
+    wake's stop (carried out with the reset they share) are not."""
+    if report.now < planned.stop or step.stop_at is None:
+        return True
+    return step.stop_at <= _own_end(planned, report)
+
+
+def _own_end(planned: Wake, report: EnvironmentReport) -> datetime:
+    """Where the wake's own override ends: the end of its last segment (its stop)."""
+    ends = [s.end for s in report.plan.segments if s.start < planned.stop and s.end > planned.start]
+    return max(ends, default=planned.stop)
 
 
 def record_status(record: Record) -> dict[str, Any] | None:

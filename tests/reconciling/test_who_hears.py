@@ -1,0 +1,84 @@
+"""Which wakes hear the steps of a reconcile (runtime: events, status steps, Slack posts).
+
+Expected values from the DESIGN's time semantics, worked by hand for dev (normal
+06:30-24:00 Mon-Fri, Asia/Tokyo; resets 10:00 on business days, 22:00 on others)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from envwake.configdir import load_config_dir
+from envwake.planning import Rules, WakeRequest, plan_environment
+from envwake.reconciler.converge import current_action
+from envwake.reconciler.report import EnvironmentReport, Step
+from envwake.reconciler.status import phase_of
+from envwake.reconciler.wakestatus import heard_step, hears
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+RULES = Rules.from_config(load_config_dir(Path(__file__).parents[2] / "config")[0]["dev"].config)
+
+
+def t(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=TOKYO)
+
+
+def report_at(requests: list[WakeRequest], now: datetime) -> EnvironmentReport:
+    plan = plan_environment(RULES, requests, now=t(24, 0))
+    return EnvironmentReport("dev", now, plan, plan.state_at(now), current_action(plan, now))
+
+
+def listeners(requests: list[WakeRequest], now: datetime, *, held: bool = False) -> set[str]:
+    report = report_at(requests, now)
+    if held:
+        report.record.held_since = now
+    return {w.name for w in report.plan.wakes if hears(phase_of(w, report), w, report)}
+
+
+# Fri 25 22:00 -> Sat 01:00 (stop Sat 01:00), then Sat 26 10:00 with the default stop
+# (22:00): the weekend segment starts before the Sat 22:00 reset slot, so both share it.
+EVENING = WakeRequest(t(25, 22), t(26, 1), "evening")
+WEEKEND = WakeRequest(t(26, 10), None, "weekend")
+
+
+def test_an_ended_wake_hears_its_own_stop():
+    assert listeners([EVENING, WEEKEND], t(26, 1)) == {"evening"}
+
+
+def test_an_ended_wake_does_not_hear_the_next_wakes_start():
+    assert listeners([EVENING, WEEKEND], t(26, 10)) == {"weekend"}
+
+
+def test_an_ended_wake_hears_the_shared_reset_not_the_next_wakes_stop_done_with_it():
+    # the weekend's default stop is the 22:00 reset slot: its stop and the reset are one
+    # reconcile, and the evening wake hears the reset only
+    report = report_at([EVENING, WEEKEND], t(26, 22))
+    stop = Step("ClusterStopped", "Aurora cluster shop-db is stopped", stop_at=t(26, 22))
+    reset = Step("Reset", "dev is back on its normal schedule")
+    report.steps += [stop, reset]
+    evening, weekend = report.plan.wakes
+    assert hears(phase_of(evening, report), evening, report)
+    assert [s.reason for s in report.steps if heard_step(evening, report, s)] == ["Reset"]
+    assert [s.reason for s in report.steps if heard_step(weekend, report, s)] == [
+        "ClusterStopped",
+        "Reset",
+    ]
+
+
+def test_an_ended_wake_does_not_hear_the_next_wakes_stop_before_the_reset():
+    weekend = WakeRequest(t(26, 10), t(26, 16), "weekend")  # stop 16:00, reset 22:00
+    assert listeners([EVENING, weekend], t(26, 16)) == {"weekend"}
+
+
+def test_both_hear_the_reset_they_share():
+    later = WakeRequest(t(26, 10), t(26, 20), "weekend")  # its stop at 20:00, reset at 22:00
+    assert listeners([EVENING, later], t(26, 22)) == {"evening", "weekend"}
+
+
+def test_an_ended_wake_does_not_hear_a_hold_in_a_normal_window_for_another():
+    # Thu 24 21:00 -> Fri 01:30 waits for the Fri 10:00 reset; Fri 07:00-11:00 is inside
+    # the normal window, held by envwake because the normal schedule failed.
+    night = WakeRequest(t(24, 21), t(25, 1, 30), "night")
+    working = WakeRequest(t(25, 7), t(25, 11), "working")
+    assert listeners([night, working], t(25, 7, 15), held=True) == {"working"}
