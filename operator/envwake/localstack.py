@@ -311,21 +311,31 @@ class LocalStack:
         self.flux.tick()
 
     def _write_kubeconfig(self) -> None:
-        text = f"""apiVersion: v1
+        self.kubeconfig.write_text(self._kubeconfig_text(), encoding="utf-8")
+        os.chmod(self.kubeconfig, 0o600)
+
+    def kubeconfig_with_token(self, path: Path, token: str) -> Path:
+        """A kubeconfig for the emulator logged in with ``token`` (the operator's, as its
+        ServiceAccount would be: the emulator records who asked for what)."""
+        path.write_text(self._kubeconfig_text(token), encoding="utf-8")
+        os.chmod(path, 0o600)
+        return path
+
+    def _kubeconfig_text(self, token: str | None = None) -> str:
+        user = f'{{token: "{token}"}}' if token else "{}"
+        return f"""apiVersion: v1
 kind: Config
 clusters:
   - name: envwake-local
     cluster: {{server: "{self.kubernetes_url}"}}
 users:
   - name: envwake-local
-    user: {{}}
+    user: {user}
 contexts:
   - name: envwake-local
     context: {{cluster: envwake-local, user: envwake-local, namespace: {NAMESPACE}}}
 current-context: envwake-local
 """
-        self.kubeconfig.write_text(text, encoding="utf-8")
-        os.chmod(self.kubeconfig, 0o600)
 
     # -- the operator --------------------------------------------------------------------------
 
@@ -441,6 +451,11 @@ class OperatorProcess:
         log = self.stack.workdir / f"operator-{len(self.logs) + 1}.log"
         self.logs.append(log)
         (self.stack.workdir / "operator").mkdir(exist_ok=True)
+        kubeconfig = self.stack.kubeconfig
+        if self.stack.kubernetes_api is None:  # the emulator: log in as the operator
+            kubeconfig = self.stack.kubeconfig_with_token(
+                self.stack.workdir / "operator-kubeconfig", OPERATOR_TOKEN
+            )
         with log.open("wb") as output:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "envwake", "run",
@@ -448,7 +463,7 @@ class OperatorProcess:
                 "--virtual-clock", str(self.clock_file),
                 env={
                     **os.environ,
-                    "KUBECONFIG": str(self.stack.kubeconfig),
+                    "KUBECONFIG": str(kubeconfig),
                     "ENVWAKE_GITHUB_APP_ID": str(credentials.app_id),
                     "ENVWAKE_GITHUB_INSTALLATION_ID": str(credentials.installation_id),
                     "ENVWAKE_GITHUB_PRIVATE_KEY": credentials.private_key.reveal(),

@@ -334,8 +334,13 @@ class Reconciler:
         fails the wake before a schedule is held or a cluster started."""
         stamp = at.astimezone(self.rules.timezone).isoformat()
         waves = []
-        for wave in start_waves(self.environment):
-            services = [self._service(key) for key in wave.services]
+        groups = [(wave.number, list(wave.services)) for wave in start_waves(self.environment)]
+        if kind == ActionKind.EXPAND.value:
+            # KEDA's cron trigger has every service up until the window closes: nothing
+            # starts, so no order to keep; one pull request is done sooner (before 00:00)
+            groups = [(1, [key for _, keys in groups for key in keys])]
+        for number, keys in groups:
+            services = [self._service(key) for key in keys]
             if not services:
                 continue
             targets: dict[str, int | None] = {s.key: base.hold[s.key] for s in services}
@@ -358,7 +363,7 @@ class Reconciler:
             change = ChangeSet(
                 self.environment.name, kind, tuple(edits), labels, reason, instant=at
             )
-            waves.append(_Wave(wave.number, services, change, targets))
+            waves.append(_Wave(number, services, change, targets))
         return waves
 
     def _stop_waves(
