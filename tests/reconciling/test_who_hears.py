@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from envwake.configdir import load_config_dir
-from envwake.planning import Rules, WakeRequest, plan_environment
+from envwake.planning import DesiredState, Rules, WakeRequest, plan_environment
 from envwake.reconciler.converge import current_action
 from envwake.reconciler.report import EnvironmentReport, Step
 from envwake.reconciler.status import phase_of
@@ -82,3 +82,18 @@ def test_an_ended_wake_does_not_hear_a_hold_in_a_normal_window_for_another():
     night = WakeRequest(t(24, 21), t(25, 1, 30), "night")
     working = WakeRequest(t(25, 7), t(25, 11), "working")
     assert listeners([night, working], t(25, 7, 15), held=True) == {"working"}
+
+
+def test_an_ended_wake_is_not_told_a_hold_found_out_while_the_reconcile_runs():
+    """Found by the soak: the hold in the normal window is decided in the middle of the
+    reconcile, after the wakes it concerns were chosen; its steps still say they are a
+    hold's, and the night wake (ended, waiting for its reset) is not told them."""
+    night = WakeRequest(t(24, 21), t(25, 1, 30), "night")
+    working = WakeRequest(t(25, 7), t(25, 11), "working")
+    report = report_at([night, working], t(25, 7, 2))
+    assert report.desired is DesiredState.ASLEEP  # until the 10:00 reset
+    started = Step("ClusterStarting", "starting Aurora cluster shop-db", of_hold=True)
+    report.steps.append(started)
+    ended, asking = report.plan.wakes
+    assert not heard_step(ended, report, started)
+    assert heard_step(asking, report, started)

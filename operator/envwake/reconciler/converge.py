@@ -244,7 +244,11 @@ class Reconciler:
         # kept before the first push: what each service had before envwake changed it
         self._before_push = (lambda: self._record(report, base, on_record)) if waves else None
         if hold_at is not None:
-            self._hold(session, report, base, waves, open_pulls)
+            report.holding = True
+            try:
+                self._hold(session, report, base, waves, open_pulls)
+            finally:
+                report.holding = False
             return
         if waves:
             stop = report.action if asleep else standing

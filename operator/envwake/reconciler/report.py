@@ -22,8 +22,10 @@ class Step:
     message: str  # one line, no secrets
     type: Literal["Normal", "Warning"] = "Normal"
     at: float = field(default_factory=time.monotonic, compare=False)  # for durations
-    # the stop (its instant) this step belongs to: a wake that ended before it is not told
+    # the stop (its instant) this step belongs to, or whether it is of a hold (a wake-up):
+    # a wake that ended before them is not told
     stop_at: datetime | None = field(default=None, compare=False)
+    of_hold: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class EnvironmentReport:
     recheck_at: datetime | None = None  # look again then (not a planned action)
     record: Record = field(default_factory=Record)  # after this reconcile; empty after a reset
     stopping_at: datetime | None = None  # the stop being carried out, while it is
+    holding: bool = False  # a hold is being carried out
     checkpoint: Callable[[str], None] = field(default=lambda reason: None, repr=False)
     on_step: Callable[[Step], None] = field(default=lambda step: None, repr=False)
 
@@ -93,7 +96,7 @@ class EnvironmentReport:
     def step(
         self, reason: str, message: str, type: Literal["Normal", "Warning"] = "Normal"
     ) -> None:
-        step = Step(reason, message, type, stop_at=self.stopping_at)
+        step = Step(reason, message, type, stop_at=self.stopping_at, of_hold=self.holding)
         self.steps.append(step)
         self.on_step(step)  # progress as it happens, before the reconcile ends
         self.checkpoint(reason)

@@ -62,11 +62,14 @@ def hears(phase: str, planned: Wake, report: EnvironmentReport) -> bool:
 
 
 def heard_step(planned: Wake, report: EnvironmentReport, step: Step) -> bool:
-    """Whether ``step``, of a reconcile the wake hears, is its own: the steps of a later
-    wake's stop (carried out with the reset they share) are not."""
-    if report.now < planned.stop or step.stop_at is None:
+    """Whether ``step``, of a reconcile the wake hears, is its own: for a wake that has
+    ended, the steps of a hold (a later wake's wake-up, found out only while the reconcile
+    runs) and of a later wake's stop (carried out with the reset they share) are not."""
+    if report.now < planned.stop:
         return True
-    return step.stop_at <= _own_end(planned, report)
+    if step.of_hold:
+        return False
+    return step.stop_at is None or step.stop_at <= _own_end(planned, report)
 
 
 def _own_end(planned: Wake, report: EnvironmentReport) -> datetime:
