@@ -22,12 +22,13 @@ ENVTEST_VERSIONS := k8s-1.34.4-etcd-3.6.4
 ENVTEST_DIR := $(HOME)/.cache/envwake/envtest/$(ENVTEST_VERSIONS)
 export KUBEBUILDER_ASSETS ?= $(ENVTEST_DIR)
 
-.PHONY: help demo test lint typecheck unit bench e2e envtest-assets clean
+.PHONY: help demo test lint typecheck unit bench soak e2e envtest-assets clean
 
 help:
 	@echo "make demo   run the envwake demo on the local stack"
 	@echo "make test   lint, type-check and run the whole test suite"
 	@echo "make bench  run the benchmarks (prints comparisons, asserts nothing)"
+	@echo "make soak   a month of nights in a living world (benchmarks/soak.py; DAYS=30)"
 	@echo "make e2e    the kind + Flux end-to-end test (needs Docker, kind, kubectl)"
 	@echo "make envtest-assets  build kube-apiserver and etcd for the real-API-server tests"
 
@@ -91,6 +92,12 @@ e2e: $(ENVWAKE)
 bench: $(ENVWAKE)
 	$(VENV)/bin/python benchmarks/manifest_edit.py
 	$(VENV)/bin/python benchmarks/gitops_clone.py
+
+# A month on the local stack with envwake run killed now and then; prints its table and
+# exits 1 on any miss (tests/soak runs a week of it in make test).
+DAYS ?= 30
+soak: $(ENVWAKE)
+	$(VENV)/bin/python -m benchmarks.soak --days $(DAYS)
 
 clean:
 	rm -rf $(VENV) $(CURDIR)/.tools .pytest_cache .mypy_cache .ruff_cache .hypothesis

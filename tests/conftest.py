@@ -75,3 +75,15 @@ def pytest_runtest_makereport(item, call):
     if found:
         report.outcome = "failed"
         report.longrepr = "a secret leaked:\n" + "\n".join(f"  {leak}" for leak in found)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first (the week of the soak, then the killed real process), so
+    that the workers share out the rest around them instead of waiting for them last."""
+    first = ("tests/soak/", "tests/reconciling/test_killed_operator.py")
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid
+        return next((i for i, prefix in enumerate(first) if path.startswith(prefix)), len(first))
+
+    items.sort(key=rank)

@@ -556,19 +556,27 @@ class OperatorKilled(BaseException):
     """The operator process died at this point (nothing inside it catches this)."""
 
 
+KILL_STEPS = [
+    "ClusterStarting",
+    "Pushed",
+    "PullRequestOpened",
+    "ChecksPassed",
+    "Merged",
+    "ClusterAvailable",
+    "ServicesReady",
+    "ClusterStopping",
+    "ScheduleRestored",
+]
+# Every step on the emulator; on the real API server, one of each kind (git, GitHub,
+# AWS): the whole matrix of kills on the real process is tests/reconciling/
+# test_killed_operator.py, and random ones in the soak (tests/soak).
+ON_A_REAL_SERVER = ("Pushed", "Merged", "ClusterStopping", "ScheduleRestored")
+
+
 @pytest.mark.parametrize(
-    "step",
-    [
-        "ClusterStarting",
-        "Pushed",
-        "PullRequestOpened",
-        "ChecksPassed",
-        "Merged",
-        "ClusterAvailable",
-        "ServicesReady",
-        "ClusterStopping",
-        "ScheduleRestored",
-    ],
+    ("backend", "step"),
+    [("kmock", step) for step in KILL_STEPS] + [("envtest", step) for step in ON_A_REAL_SERVER],
+    indirect=["backend"],
 )
 async def test_operator_killed_at_each_step_then_restarted(stack, k8s, step):
     evening = step in ("ClusterStopping", "ScheduleRestored")
