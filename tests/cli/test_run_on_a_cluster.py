@@ -33,7 +33,9 @@ async def test_the_operator_process_logs_in_with_the_kubeconfig_and_handles_wake
         for name, info in RESOURCES.items():
             emulator.resources[name] = info
         url = str(server.url).rstrip("/")
-        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url, namespace="envwake")
+        kubeconfig = write_kubeconfig(
+            tmp_path / "kubeconfig", url, namespace="envwake", token="operator-sa-token"
+        )
         port = free_port()
         operator = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "envwake", "run", "--config-dir", str(ROOT / "config"),
@@ -80,6 +82,15 @@ async def test_the_operator_process_logs_in_with_the_kubeconfig_and_handles_wake
                 else:
                     raise AssertionError(f"the wake was never handled: {status}")
                 assert "unknown environment 'dve'" in status["message"]
+                # Found with the soak: the status and the event went out without the
+                # kubeconfig's token (the client keeps it as "BearerToken"), as they would
+                # from a pod: anonymous, refused by a real API server.
+                writes = [
+                    r for r in emulator.envwake_requests
+                    if r.resource in ("environmentwakes/status", "events")
+                ]  # fmt: skip
+                assert {r.resource for r in writes} == {"environmentwakes/status", "events"}
+                assert {r.token for r in writes} == {"operator-sa-token"}
             operator.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(operator.wait(), 30) == 0
         finally:

@@ -29,12 +29,15 @@ NOW = "2026-11-26T23:10:00+09:00"  # a Thursday night in Tokyo
 WAKES = kmock.resource("envwake.dev", "v1alpha1", "environmentwakes")
 
 
-def write_kubeconfig(path: Path, server: str, namespace: str = "team-a") -> Path:
+def write_kubeconfig(
+    path: Path, server: str, namespace: str = "team-a", *, token: str | None = None
+) -> Path:
+    user = f'{{token: "{token}"}}' if token else "{}"
     path.write_text(
         f"""apiVersion: v1
 kind: Config
 clusters: [{{name: c, cluster: {{server: "{server}"}}}}]
-users: [{{name: u, user: {{}}}}]
+users: [{{name: u, user: {user}}}]
 contexts: [{{name: x, context: {{cluster: c, user: u, namespace: {namespace}}}}}]
 current-context: x
 """

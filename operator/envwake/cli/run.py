@@ -194,16 +194,20 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
         config.load_kube_config()  # type: ignore[no-untyped-call]
     configuration = client.Configuration.get_default_copy()
     api = client.ApiClient(configuration)
-    headers = (
-        {"Authorization": configuration.api_key.get("authorization", "")}
-        if configuration.api_key
-        else {}
-    )
+    # The kubernetes client keeps a token under "BearerToken" (in a pod, and from a
+    # kubeconfig), with its "Bearer " prefix; status and events go out with the same one.
+    token = configuration.get_api_key_with_prefix(
+        "BearerToken"
+    ) or configuration.get_api_key_with_prefix("authorization")
+    headers = {"Authorization": token} if token else {}
     context = (
         ssl.create_default_context(cafile=configuration.ssl_ca_cert)
         if configuration.ssl_ca_cert
         else None
     )
+    if configuration.cert_file and configuration.key_file:  # a kubeconfig's client certificate
+        context = context or ssl.create_default_context()
+        context.load_cert_chain(configuration.cert_file, configuration.key_file)
     sink = ApiSink(configuration.host, headers=headers, ssl=context)
 
     clock = VirtualClock.follow(settings.virtual_clock) if settings.virtual_clock else None
