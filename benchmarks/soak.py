@@ -80,12 +80,15 @@ CONFIG = REPOSITORY / "config"
 TOKYO = ZoneInfo("Asia/Tokyo")
 MINUTE = timedelta(minutes=1)
 WAKES = kmock.resource("envwake.dev", "v1alpha1", "environmentwakes")
-START_BOUND = timedelta(minutes=60)  # a wake is awake this long after its start, at the latest
+# A wake is awake once it says so; and, however slow, this long after its start at the
+# latest (time runs at 100x while it works: a second it computes is 100 virtual seconds)
+START_BOUND = timedelta(minutes=120)
 TRANSITION_BOUND = timedelta(minutes=60)  # the base branch follows an action within this
 RESET_BOUND = timedelta(minutes=60)  # back to normal this long after a reset (or Flux's recovery)
-QUIET = 1.0  # real seconds without a request of the operator: it is idle
-WAITING_FACTOR = 4.0  # how much faster time runs while the operator only waits
-DEADLINE_GRACE = 5.0  # real seconds the operator has to start acting on a deadline
+QUIET = 0.6  # real seconds without a request of the operator: it is idle
+WORKING_QUIET = 4.0  # the same, while a wake's status says an action is under way
+WAITING_FACTOR = 6.0  # how much faster time runs while the operator only waits
+DEADLINE_GRACE = 2.0  # real seconds the operator has to start acting on a deadline
 OPS, ALICE = "C0DEVOPS01", "U0ALICE"  # a channel and a developer the dev config opens to Slack
 
 logger = logging.getLogger("soak")
@@ -113,6 +116,8 @@ class Asked:
     announced_at: datetime | None = None  # the first minute its status said Awake
     effective_stop: datetime | None = None  # as its status says
     finished: bool = False
+    phase: str = ""  # as its status says
+    last_step: str = ""
 
     def request(self) -> WakeRequest | None:
         """What the plan is asked for this wake now (None: nothing)."""
@@ -267,7 +272,7 @@ class Options:
     days: int = 30
     kills: int = 20
     seed: int = 7
-    speed: float = 150.0  # virtual seconds per real second while anything happens
+    speed: float = 100.0  # virtual seconds per real second while the operator works
     first_day: datetime = datetime(2026, 12, 14, tzinfo=TOKYO)  # a Monday
     workdir: Path | None = None
     quiet: bool = False
@@ -315,6 +320,9 @@ class Soak:
         self.aws_actions: list[tuple[datetime, str]] = []
         self._reached: dict[datetime, float] = {}  # a deadline: when the clock passed it
         self._kubernetes_seen = 0
+        self._busy_since: dict[str, datetime] = {}
+        self._told_busy: set[str] = set()
+        self.busy_reasons: Counter[str] = Counter()
 
     # -- set-up ------------------------------------------------------------------------
 
@@ -425,10 +433,12 @@ class Soak:
                     self._sample(minute + quiet * MINUTE)
                 sampled = until - MINUTE
                 clock.reset(max(until, clock.now()), speed=self.options.speed)  # never back
-                # a leap of a quarter hour at most every LOOK seconds: the operator's timer
-                # looks that often, so it acts at most a quarter late on a deadline the
-                # soak does not know of (a retry, the normal schedule's grace)
-                await asyncio.sleep(LOOK * (until - minute) / (15 * MINUTE))
+                # while a wake is under way, a leap of a quarter hour at most every LOOK
+                # seconds: the operator's timer looks that often, so it acts at most a
+                # quarter late on a deadline the soak does not know of (a retry, the
+                # normal schedule's grace)
+                if self._under_way(now):
+                    await asyncio.sleep(LOOK * (until - minute) / (15 * MINUTE))
             block = minute.replace(hour=minute.hour - minute.hour % 6, minute=0)
             if not self.options.quiet and block != self._printed:
                 self._printed = block
@@ -460,7 +470,7 @@ class Soak:
         print(
             f"  {minute.astimezone(TOKYO):%a %m-%d %H:%M}  wall {elapsed:6.0f}s  "
             f"misses {len(self.tally.misses)}  kills {self.tally.kills}  "
-            f"PRs {self._envwake_pulls()}",
+            f"PRs {self._envwake_pulls()}  {dict(self.busy_reasons.most_common(4))}",
             file=sys.stderr,
             flush=True,
         )
@@ -471,32 +481,68 @@ class Soak:
 
     def _busy(self, now: datetime) -> bool:
         """Whether the clock must run (not leap): the operator is working, or is due to."""
+        reason = self._busy_because(now)
+        self.busy_reasons[reason.split(" (")[0]] += 1
+        if reason and not self.options.quiet:
+            since = self._busy_since.setdefault(reason, now)
+            if now - since > timedelta(hours=2) and reason not in self._told_busy:
+                self._told_busy.add(reason)
+                print(f"    busy for 2 hours: {reason}", file=sys.stderr, flush=True)
+        else:
+            self._busy_since.clear()
+        return bool(reason)
+
+    def _busy_because(self, now: datetime) -> str:
         real = time.monotonic()
         self._operator_requests_to_kubernetes(real)
         if real - self.last_request < QUIET:
-            return True
+            return "requests"
         if real - self.started_real < 4.0:
-            return True  # the operator is starting: it lists, then acts on what it missed
+            return "starting"  # the operator lists, then acts on what it missed
         # At each of its deadlines the operator must get the time to notice (its timer
-        # looks every tenth of a real second) and act: the clock runs until it does.
+        # looks every LOOK seconds) and act: the clock runs until it does.
         for deadline in self._deadlines():
             if deadline <= now:
                 reached = self._reached.setdefault(deadline, real)
                 if self.last_request < reached and real - reached < DEADLINE_GRACE:
-                    return True
+                    return "deadline"
         if any(now - MINUTE <= w.create_at <= now + MINUTE for w in self.wakes):
-            return True
+            return "created"
+        # in the middle of an action, the operator also computes, clones and waits
+        # between its requests: a longer silence is needed to call it idle
+        if real - self.last_request < WORKING_QUIET:
+            for wake in self.wakes:
+                if wake.created and not wake.finished and self._working_on(wake):
+                    return f"working on {wake.name} ({wake.phase}, {wake.last_step})"
         states = self.stack.cluster_states().values()
         if any(s in ("starting", "stopping") for s in states):
-            return True
-        return any(
+            return "clusters"
+        if any(
             p.state == "open" and p.head.startswith("envwake/") for p in self.repo.pulls.values()
-        )
+        ):
+            return "pull request"
+        return ""
+
+    @staticmethod
+    def _working_on(wake: Asked) -> bool:
+        """Whether the operator is in the middle of an action for the wake, as its status
+        says: waking it, or stopping it and not asleep yet."""
+        if wake.phase == "Starting":
+            return True
+        return wake.phase == "Stopping" and wake.last_step not in ("Asleep", "Stopping", "")
+
+    def _under_way(self, now: datetime) -> bool:
+        """Whether a wake has begun and is not finished (its retries and rechecks are
+        deadlines the soak does not know)."""
+        return any(w.created and not w.finished and w.start <= now for w in self.wakes)
 
     def _waiting(self) -> bool:
-        """Whether the operator waits on a timer of the world: a cluster in transition, or
-        checks running on its pull request."""
+        """Whether the operator waits on a timer of the world: a cluster in transition,
+        checks running on its pull request, Flux applying, pods getting ready."""
         if any(s in ("starting", "stopping") for s in self.stack.cluster_states().values()):
+            return True
+        assert self.stack.flux is not None
+        if self.stack.flux.pending():
             return True
         heads = {
             p.head_sha
@@ -659,6 +705,7 @@ class Soak:
             key = (WAKES, NAMESPACE, wake.name)
             found = objects[key] if key in objects else None  # noqa: SIM401 (no .get)
             if found is None or found.deleted:
+                wake.finished = wake.ended_at is not None  # deleted: its finalizer went
                 continue
             body = found.raw
             status = body.get("status") or {}
@@ -666,6 +713,9 @@ class Soak:
                 wake.effective_stop = datetime.fromisoformat(status["effectiveStopAt"])
             if wake.announced_at is None and status.get("phase") in ("Awake", "Extending"):
                 wake.announced_at = now
+            steps = status.get("steps") or []
+            wake.phase = str(status.get("phase") or "")
+            wake.last_step = str(steps[-1].get("reason")) if steps else ""
             wake.finished = status.get("phase") in ("Completed", "Failed")
 
     def _sample(self, minute: datetime) -> None:
@@ -932,6 +982,12 @@ def table(soak: Soak, wall: float) -> str:
     created = [w for w in soak.wakes if w.created]
     kinds = Counter(w.kind for w in created)
     planned_h = tally.planned_cluster_minutes / 60
+    ups = sorted(
+        (w.announced_at - w.start) / MINUTE
+        for w in created
+        if w.announced_at is not None and w.announced_at >= w.start
+    )
+    wakeups = f"{ups[len(ups) // 2]:.0f} / {ups[-1]:.0f} virtual minutes" if ups else "none"
     stray = f"{len(report['open_pulls'])}, {len(report['branches'])}"
     team = f"{report['team_pulls']} ({report['team_merged']}) / {len(report['changed_team'])}"
     repeated = (
@@ -947,6 +1003,7 @@ def table(soak: Soak, wall: float) -> str:
         ("wakes", f"{len(created)} ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})"),
         ("minutes sampled", f"{tally.minutes} (skipped {tally.unsampled_minutes})"),
         ("minutes asked", f"{tally.minutes_asked}"),
+        ("wake-ups, start to Awake: median / slowest", wakeups),
         ("minutes awake (of those)", f"{tally.minutes_awake}"),
         ("misses", f"{len(tally.misses)}"),
         ("base branch off the plan", f"{len(tally.branch_mismatches)} minutes"),
@@ -1019,7 +1076,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--speed", type=float, default=150.0)
+    parser.add_argument("--speed", type=float, default=100.0)
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
