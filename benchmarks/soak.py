@@ -148,10 +148,11 @@ def at(day: datetime, hour: int, minute: int = 0) -> datetime:
 
 
 def scenario(
-    first_day: datetime, days: int, calendar: BusinessCalendar
+    first_day: datetime, days: int, calendar: BusinessCalendar, *, every: int = 1
 ) -> tuple[list[Asked], list[Spell], list[tuple[datetime, datetime]]]:
     """The wakes, the spells and the operator's planned downtimes of ``days`` from
-    ``first_day`` (midnight in Tokyo): one or two wakes a day, the kinds in turn."""
+    ``first_day`` (midnight in Tokyo): one or two wakes every ``every`` days, the kinds
+    in turn."""
     wakes: list[Asked] = []
     spells: list[Spell] = []
     downtimes: list[tuple[datetime, datetime]] = []
@@ -160,10 +161,12 @@ def scenario(
         day = first_day + timedelta(days=index)
         business = calendar.is_business_day(day.date())
         kinds = BUSINESS_DAYS if business else OTHER_DAYS
-        kind = kinds[counts[business] % len(kinds)]
-        counts[business] += 1
-        for asked in WAKES_OF[kind](day, f"{day:%m%d}"):
-            wakes.append(asked)
+        if index % every:
+            kinds = []  # a quiet day: the team works, the schedules fire, nobody asks
+        kind = kinds[counts[business] % len(kinds)] if kinds else ""
+        counts[business] += 1 if kinds else 0
+        if kind:
+            wakes += WAKES_OF[kind](day, f"{day:%m%d}")
         if kind == "late-normal":  # the 06:30 starts fail; the wake is in working hours
             spells.append(Spell("normal-fails", at(day, 6), at(day, 12)))
         if kind == "while-down":
@@ -274,6 +277,7 @@ class Options:
     seed: int = 7
     speed: float = 100.0  # virtual seconds per real second while the operator works
     first_day: datetime = datetime(2026, 12, 14, tzinfo=TOKYO)  # a Monday
+    every: int = 1  # wakes every this many days (the others are quiet)
     workdir: Path | None = None
     quiet: bool = False
 
@@ -289,7 +293,7 @@ class Soak:
         self.start = options.first_day.astimezone(UTC)
         self.end = self.start + timedelta(days=options.days)
         self.wakes, self.spells, self.downtimes = scenario(
-            options.first_day, options.days, self.rules.calendar
+            options.first_day, options.days, self.rules.calendar, every=options.every
         )
         # Flux cannot apply for 50 minutes across a reset: the first one after a night
         everything = [WakeRequest(w.start, w.stop, w.name) for w in self.wakes]
@@ -309,7 +313,7 @@ class Soak:
         self.down_until: datetime | None = None
         self.kill_budget = options.kills
         self.last_kill: datetime | None = None
-        self.next_idle_kill = self.start + timedelta(hours=self.rng.uniform(20, 40))
+        self.next_idle_kill = self.start + self._idle_kill_gap()
         self._branch_head: str | None = None
         self._branch_values: dict[str, tuple[int | None, str]] = {}
         self.original: dict[str, str] = {}
@@ -386,6 +390,11 @@ class Soak:
             and self.rng.random() < 0.02
         ):
             self._kill(now, "in a request")
+
+    def _idle_kill_gap(self) -> timedelta:
+        """Until the next kill while idle: the budget spread over the days, at random."""
+        mean = timedelta(days=self.options.days) / max(self.options.kills, 1)
+        return mean * self.rng.uniform(0.5, 1.5)
 
     def _kill(self, now: datetime, where: str) -> None:
         self.operator.kill()
@@ -586,7 +595,7 @@ class Soak:
             and not self._busy(now)
         ):
             self._kill(now, "while idle")
-            self.next_idle_kill = now + timedelta(hours=self.rng.uniform(20, 40))
+            self.next_idle_kill = now + self._idle_kill_gap()
         changed = False
         for wake in self.wakes:
             if not wake.created and now >= wake.create_at:
