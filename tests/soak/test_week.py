@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # the kills land at moments that vary with the machine's speed
     reason=(
         "open defects the week finds (issue 17): after a SIGKILL in the middle of a hold in "
         "the normal window (the 06:30 starts failed), the restarted operator tells the wake "
