@@ -164,3 +164,38 @@ async def status_of(stack: LocalStack, name: str, reached, *, seconds: float = 1
             return status
         await asyncio.sleep(0.1)
     raise AssertionError(f"{name}: not reached: {status}")
+
+
+async def test_an_operator_restarted_during_the_hold_holds_from_the_same_instant(tmp_path):
+    """Found by the soak: envwake holds the environment from the moment it found the
+    normal schedule late (07:01:01.28); the wake's status keeps that to the second, so the
+    operator restarted in the middle of the hold held from another instant: it stamped the
+    pods' restartedAt again (two more pull requests, the pods rolled) and told the wake
+    its wave and Awake steps a second time."""
+    environments, _ = load_config_dir(Path(CONFIG))
+    clock = VirtualClock(datetime(2026, 12, 1, 6, 25, tzinfo=TOKYO), speed=60)
+    stack = LocalStack(environments["dev"], workdir=tmp_path, clock=clock, timing=QUICK_STACK)
+    async with stack:
+        repo = stack.github.state.repositories[environments["dev"].config.git.repository]
+        break_the_morning_starts(stack)
+        assert clock.now() < datetime(2026, 12, 1, 6, 30, tzinfo=TOKYO), "set up too slowly"
+        async with stack.operator():
+            wakes = connect(str(stack.kubeconfig), None, NAMESPACE)
+            spec = {
+                "startAt": rfc3339(datetime(2026, 12, 1, 7, 0, tzinfo=TOKYO), UTC),
+                "stopAt": rfc3339(datetime(2026, 12, 1, 9, 0, tzinfo=TOKYO), UTC),
+                "requestedBy": "tests",
+            }
+            await asyncio.to_thread(wakes.create, stack.wake_manifest("morning", spec))
+            clock.reset(clock.now(), speed=480)  # through the grace and the hold
+            held = await status_of(stack, "morning", lambda s: s.get("phase") == "Awake")
+        holding = sorted(p.number for p in repo.pulls.values() if "/start-" in p.head)
+        stamped = repo.store.read_file(repo.default_branch, "apps/shop/api/deployment.yaml")
+        assert "restartedAt" in stamped, held
+        async with stack.operator():  # a new process: what it knows is in the wake's status
+            done = await status_of(stack, "morning", lambda s: s.get("phase") == "Completed")
+    assert sorted(p.number for p in repo.pulls.values() if "/start-" in p.head) == holding
+    told = [(s["reason"], s["message"]) for s in done["steps"]]
+    assert len(told) == len(set(told)), told
+    assert told[: len(held["steps"])] == [(s["reason"], s["message"]) for s in held["steps"]]
+    assert ("Reset", "dev is back on its normal schedule") in told

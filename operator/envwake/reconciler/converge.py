@@ -546,7 +546,9 @@ class Reconciler:
             return None
         window = next(w for w in plan.windows if w.start <= now < w.end)
         if self._late_since is None or self._late_since < window.start:
-            self._late_since = now
+            # to the second, as the wake's status keeps it: a restarted operator holds from
+            # the same instant, and stamps the same restartedAt on the pods
+            self._late_since = now.replace(microsecond=0)
         due = max(window.start + grace, self._late_since)
         if now >= due:
             record.held_since = due
