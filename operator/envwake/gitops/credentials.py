@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from envwake import errors
@@ -46,6 +48,11 @@ class AppCredentials:
     installation_id: int
     private_key: Secret
     api_url: str = DEFAULT_API_URL
+
+    def signing_key(self) -> PrivateKeyTypes:
+        """The private key, loaded once: loading checks the RSA key, which costs fifty
+        times the signing of a JWT (and a JWT is signed for every installation token)."""
+        return _loaded(self.private_key)
 
     @classmethod
     def from_directory(cls, directory: Path) -> AppCredentials:
@@ -105,7 +112,7 @@ class AppCredentials:
             numbers[name] = int(text)
         key = str(values["private-key"]).strip() + "\n"
         try:
-            load_pem_private_key(key.encode(), password=None)
+            _loaded(Secret(key))
         except (ValueError, TypeError):
             raise errors.CredentialsInvalid(
                 f"GitHub App private-key {where} is not a PEM private key"
@@ -116,3 +123,8 @@ class AppCredentials:
             private_key=Secret(key),
             api_url=(values["api-url"] or DEFAULT_API_URL).rstrip("/"),
         )
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(key: Secret) -> PrivateKeyTypes:
+    return load_pem_private_key(key.reveal().encode(), password=None)

@@ -134,7 +134,12 @@ class GitHubSession:
 
     def mint(self) -> None:
         """A fresh installation token for this one repository, with just what envwake needs."""
-        app = Auth.AppAuth(self.credentials.app_id, self.credentials.private_key.reveal())
+        credentials = self.credentials
+
+        def sign(payload: dict[str, Any]) -> str:
+            return jwt.encode(payload, credentials.signing_key(), algorithm="RS256")  # type: ignore[arg-type]
+
+        app = Auth.AppAuth(credentials.app_id, sign_func=sign)
         integration = GithubIntegration(
             auth=app,
             base_url=self.credentials.api_url,
