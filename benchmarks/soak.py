@@ -22,7 +22,8 @@ world is sampled and checked:
   latest ``START_BOUND`` after its start), every service ready at its replicas and every
   cluster available;
 - the base branch: each ScaledObject's minReplicaCount as the plan's desired state says
-  (any of the two states around an action for ``TRANSITION_BOUND`` after it), and NORMAL
+  (any of the two states around an action for ``TRANSITION_BOUND`` after it, longer by
+  each wave's wait while CI is slow), and NORMAL
   byte for byte as the repository had it, the team's lines apart; the team's commits stay
   in the history and their lines in the files;
 - cluster-hours not above what the plan and the normal schedule keep up, plus the
@@ -66,7 +67,14 @@ from envwake.localstack import (
     StackTiming,
 )
 from envwake.model.loading import Environment
-from envwake.planning import DesiredState, Plan, Rules, WakeRequest, plan_environment
+from envwake.planning import (
+    DesiredState,
+    Plan,
+    Rules,
+    WakeRequest,
+    plan_environment,
+    stop_waves,
+)
 from envwake.planning.calendar import BusinessCalendar
 from envwake.sandbox.clock import LOOK, VirtualClock
 from envwake.sandbox.flux import keda_cron_active
@@ -84,6 +92,7 @@ WAKES = kmock.resource("envwake.dev", "v1alpha1", "environmentwakes")
 # latest (time runs at 100x while it works: a second it computes is 100 virtual seconds)
 START_BOUND = timedelta(minutes=120)
 TRANSITION_BOUND = timedelta(minutes=60)  # the base branch follows an action within this
+CI_SECONDS, SLOW_CI_SECONDS = 90.0, 1200.0  # a check's time, and while CI is slow
 RESET_BOUND = timedelta(minutes=60)  # back to normal this long after a reset (or Flux's recovery)
 QUIET = 0.6  # real seconds without a request of the operator: it is idle
 WORKING_QUIET = 4.0  # the same, while a wake's status says an action is under way
@@ -290,6 +299,7 @@ class Soak:
         environments, _ = load_config_dir(CONFIG)
         self.environment: Environment = environments["dev"]
         self.rules = Rules.from_config(self.environment.config)
+        self.waves = len(stop_waves(self.environment))
         self.start = options.first_day.astimezone(UTC)
         self.end = self.start + timedelta(days=options.days)
         self.wakes, self.spells, self.downtimes = scenario(
@@ -336,7 +346,7 @@ class Soak:
         clock_file = self.workdir / "clock.json"
         clock.share(clock_file)
         timing = StackTiming(
-            ci_seconds=90.0,
+            ci_seconds=CI_SECONDS,
             cluster_seconds=300.0,
             pods_ready_seconds=45.0,
             flux_poll_seconds=60.0,
@@ -670,7 +680,7 @@ class Soak:
                 self.repo.ci = [
                     replace(
                         job,
-                        seconds=(1200.0 if on and spell.kind == "ci-slow" else 90.0),
+                        seconds=(SLOW_CI_SECONDS if on and spell.kind == "ci-slow" else CI_SECONDS),
                         outcome=("failure" if on and spell.kind == "ci-red" else "success"),
                     )
                     for job in self.repo.ci
@@ -802,11 +812,20 @@ class Soak:
         return normal or self.plan.state_at(minute) is DesiredState.HOLD
 
     def _in_transition(self, minute: datetime) -> bool:
-        """Within TRANSITION_BOUND after an action of the plan, or the normal stop."""
-        recent = [a.at for a in self.plan.actions if a.at <= minute < a.at + TRANSITION_BOUND]
+        """Within its bound after an action of the plan, or the normal stop."""
+        recent = [a.at for a in self.plan.actions if a.at <= minute < a.at + self._bound(a.at)]
         local = minute.astimezone(TOKYO)
         after_normal_stop = local.hour == 0 and local.minute < 60 and local.weekday() in range(1, 6)
         return bool(recent) or after_normal_stop
+
+    def _bound(self, action_at: datetime) -> timedelta:
+        """How long the base branch may take to follow an action: TRANSITION_BOUND, and
+        while CI is slow, each dependency wave's longer wait for its checks (a stop is a
+        pull request per wave, one after the other)."""
+        slow = any(s.kind == "ci-slow" and s.begin <= action_at < s.end for s in self.spells)
+        if not slow:
+            return TRANSITION_BOUND
+        return TRANSITION_BOUND + self.waves * timedelta(seconds=SLOW_CI_SECONDS - CI_SECONDS)
 
     def _check_branch(self, minute: datetime) -> None:
         repo = self.repo
@@ -826,7 +845,7 @@ class Soak:
                 if repo.store.read_file(head or "", path) != text:
                     self.tally.team_lost.append(f"{minute:%m-%d %H:%M} {path} changed")
         state = self.plan.state_at(minute)
-        recent = [a for a in self.plan.actions if a.at <= minute < a.at + TRANSITION_BOUND]
+        recent = [a for a in self.plan.actions if a.at <= minute < a.at + self._bound(a.at)]
         allowed_states = {state}
         if recent:
             allowed_states |= {self.plan.state_at(a.at - timedelta(seconds=1)) for a in recent}
@@ -1075,6 +1094,7 @@ def failures(soak: Soak) -> list[str]:
 async def soak(options: Options) -> Soak:
     with contextlib.ExitStack() as exits:
         workdir = options.workdir or Path(exits.enter_context(tempfile.TemporaryDirectory()))
+        workdir.mkdir(parents=True, exist_ok=True)
         runner = Soak(options, workdir)
         await runner.run()
         return runner
@@ -1086,11 +1106,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--speed", type=float, default=100.0)
+    parser.add_argument("--every", type=int, default=1, help="a wake every this many days")
+    parser.add_argument(
+        "--first-day",
+        type=lambda text: datetime.fromisoformat(text).replace(tzinfo=TOKYO),
+        default=Options.first_day,
+        help="the first day, in Tokyo (default %(default)s)",
+    )
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     options = Options(
-        days=args.days, kills=args.kills, seed=args.seed, speed=args.speed, workdir=args.workdir
+        days=args.days,
+        kills=args.kills,
+        seed=args.seed,
+        speed=args.speed,
+        first_day=args.first_day,
+        every=args.every,
+        workdir=args.workdir,
     )
     started = time.monotonic()
     result = asyncio.run(soak(options))
