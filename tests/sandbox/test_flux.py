@@ -136,3 +136,28 @@ def test_pods_ready_stay_ready_while_more_start(world):
     time.now += 31
     flux.tick()
     assert flux.deployment_ready("shop", "api") == (2, 2)
+
+
+def test_a_manifest_that_does_not_parse_fails_the_build_until_it_is_fixed(world):
+    flux, store, time = world
+    good = flux.applied_commit
+    broken = store.commit_files("master", {"wip/draft.yaml": "a: [unclosed\n"}, "wip")
+    time.now += 61
+    flux.tick()
+    status = flux.kustomization("flux-system", "apps")
+    assert status.applied_commit == good
+    assert status.attempted_commit == broken
+    assert status.failure is not None
+    assert status.failure.reason == "BuildFailed"
+    assert "wip/draft.yaml" in status.failure.message
+    head = set_min(store, 2)  # the broken file is still in the tree
+    time.now += 61
+    flux.tick()
+    assert flux.kustomization("flux-system", "apps").applied_commit == good
+    fixed = store.commit_files("master", {"wip/draft.yaml": "a: [closed]\n"}, "fix wip")
+    time.now += 61
+    flux.tick()
+    status = flux.kustomization("flux-system", "apps")
+    assert status.applied_commit == fixed != head
+    assert status.failure is None
+    assert flux.scaled_object_min("shop", "api") == 2

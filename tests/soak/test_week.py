@@ -16,15 +16,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.mark.xfail(
-    strict=False,  # the kills land at moments that vary with the machine's speed
-    reason=(
-        "open defects the week finds (issue 17): after a SIGKILL in the middle of a hold in "
-        "the normal window (the 06:30 starts failed), the restarted operator tells the wake "
-        "its steps again (ServicesReady, and in Slack), and the reset after that hold came "
-        "about two hours after the wake ended"
-    ),
-)
 async def test_a_week_of_nights_misses_nothing(tmp_path: Path):
     options = Options(
         days=7,

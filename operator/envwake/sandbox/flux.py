@@ -29,6 +29,7 @@ leaps ahead finds pods asked for hours ago ready), else on ``clock``.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,6 +125,7 @@ class FluxKeda:
         self.ready = Condition("Unknown", "Progressing", "reconciliation in progress")
         self.workloads: dict[str, Workload] = {}
         self._documents: dict[str, list[dict[str, Any]]] = {}  # path: its ScaledObjects
+        self._blobs: dict[str, tuple[str | None, str, list[Any]]] = {}  # parsed, by blob id
         self._reported: dict[str, tuple[int, int]] = {}  # Deployment readiness last written
         self._settled = False  # the first tick finds pods up that would have been up already
 
@@ -229,30 +231,43 @@ class FluxKeda:
 
     def _build(self, revision: str) -> dict[str, tuple[ScaledObjectSummary, list[dict[str, Any]]]]:
         """Like ``kustomize build``: every YAML file of the tree must parse; then each
-        service's ScaledObject, summarised."""
-        loader = ruamel.yaml.YAML(typ="safe", pure=True)
-        tree = set(self.store.git("ls-tree", "-r", "--name-only", revision).splitlines())
-        for path in sorted(tree):
+        service's ScaledObject, summarised. What a file holds is worked out once per
+        blob: a commit changes a file or two of the tree."""
+        listing = self.store.git("ls-tree", "-r", revision).splitlines()
+        blobs = {}
+        for line in listing:
+            meta, path = line.split("\t", 1)
+            blobs[path] = meta.split()[2]
+        for path in sorted(blobs):
             if path.endswith((".yaml", ".yml")):
-                try:
-                    list(loader.load_all(self.store.read_file(revision, path)))
-                except YAMLError as exc:
-                    problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    raise ManifestError(f"{path}: {problem}") from None
+                problem = self._parsed(blobs[path], path)[0]
+                if problem is not None:
+                    raise ManifestError(f"{path}: {problem}")
         built = {}
         for service in self.environment.services:
             path = service.manifest.scaled_object.path
-            if path not in tree:
+            if path not in blobs:
                 continue  # nothing to apply for it
-            text = self.store.read_file(revision, path)
+            _, text, documents = self._parsed(blobs[path], path)
             summary = summarize(text, source=path, name=service.service_name)
-            documents = [
-                d
-                for d in loader.load_all(text)
-                if isinstance(d, dict) and d.get("kind") == "ScaledObject"
+            scaled = [
+                d for d in documents if isinstance(d, dict) and d.get("kind") == "ScaledObject"
             ]
-            built[service.key] = (summary, documents)
+            built[service.key] = (summary, scaled)
         return built
+
+    def _parsed(self, blob: str, path: str) -> tuple[str | None, str, list[Any]]:
+        """A blob's problem (None: it parses), text and documents."""
+        if blob not in self._blobs:
+            text = self.store.git("cat-file", "blob", blob, strip=False)
+            try:
+                documents = list(ruamel.yaml.YAML(typ="safe", pure=True).load_all(text))
+                self._blobs[blob] = (None, text, documents)
+            except YAMLError as exc:
+                problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self._blobs[blob] = (problem, text, [])
+        problem, text, documents = self._blobs[blob]
+        return problem, text, copy.deepcopy(documents)
 
     def _revision(self, commit: str | None) -> str | None:
         return f"{self.branch}@sha1:{commit}" if commit else None
