@@ -240,7 +240,7 @@ class FluxKeda:
             blobs[path] = meta.split()[2]
         for path in sorted(blobs):
             if path.endswith((".yaml", ".yml")):
-                problem = self._parsed(blobs[path], path)[0]
+                problem = self._parsed(blobs[path])[0]
                 if problem is not None:
                     raise ManifestError(f"{path}: {problem}")
         built = {}
@@ -248,7 +248,7 @@ class FluxKeda:
             path = service.manifest.scaled_object.path
             if path not in blobs:
                 continue  # nothing to apply for it
-            _, text, documents = self._parsed(blobs[path], path)
+            _, text, documents = self._parsed(blobs[path])
             summary = summarize(text, source=path, name=service.service_name)
             scaled = [
                 d for d in documents if isinstance(d, dict) and d.get("kind") == "ScaledObject"
@@ -256,16 +256,16 @@ class FluxKeda:
             built[service.key] = (summary, scaled)
         return built
 
-    def _parsed(self, blob: str, path: str) -> tuple[str | None, str, list[Any]]:
+    def _parsed(self, blob: str) -> tuple[str | None, str, list[Any]]:
         """A blob's problem (None: it parses), text and documents."""
         if blob not in self._blobs:
             text = self.store.git("cat-file", "blob", blob, strip=False)
             try:
-                documents = list(ruamel.yaml.YAML(typ="safe", pure=True).load_all(text))
-                self._blobs[blob] = (None, text, documents)
+                parsed = list(ruamel.yaml.YAML(typ="safe", pure=True).load_all(text))
+                self._blobs[blob] = (None, text, parsed)
             except YAMLError as exc:
-                problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                self._blobs[blob] = (problem, text, [])
+                why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self._blobs[blob] = (why, text, [])
         problem, text, documents = self._blobs[blob]
         return problem, text, copy.deepcopy(documents)
 
