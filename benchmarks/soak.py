@@ -336,7 +336,9 @@ class Soak:
         self._kubernetes_seen = 0
         self._busy_since: dict[str, datetime] = {}
         self._told_busy: set[str] = set()
-        self.busy_reasons: Counter[str] = Counter()
+        # real seconds of the loop by why the clock ran (or "" while it leapt), and parts
+        self.wall_by_reason: Counter[str] = Counter()
+        self._reason = ""
 
     # -- set-up ------------------------------------------------------------------------
 
@@ -419,7 +421,11 @@ class Soak:
         clock = self.clock
         sampled = clock.now().replace(second=0, microsecond=0)
         skipped = 0
+        looked = time.monotonic()
         while True:
+            real = time.monotonic()
+            self.wall_by_reason[self._reason] += real - looked
+            looked = real
             now = clock.now()
             if now >= self.end:
                 break
@@ -489,10 +495,14 @@ class Soak:
         print(
             f"  {minute.astimezone(TOKYO):%a %m-%d %H:%M}  wall {elapsed:6.0f}s  "
             f"misses {len(self.tally.misses)}  kills {self.tally.kills}  "
-            f"PRs {self._envwake_pulls()}  {dict(self.busy_reasons.most_common(4))}",
+            f"PRs {self._envwake_pulls()}  wall by why the clock ran: {self._wall_by_reason(4)}",
             file=sys.stderr,
             flush=True,
         )
+
+    def _wall_by_reason(self, count: int) -> str:
+        top = self.wall_by_reason.most_common(count)
+        return ", ".join(f"{reason or 'leaping'} {seconds:.0f}s" for reason, seconds in top)
 
     def _world(self, now: datetime) -> None:
         self.stack.tick_world()
@@ -501,7 +511,7 @@ class Soak:
     def _busy(self, now: datetime) -> bool:
         """Whether the clock must run (not leap): the operator is working, or is due to."""
         reason = self._busy_because(now)
-        self.busy_reasons[reason.split(" (")[0]] += 1
+        self._reason = reason.split(" (")[0]
         if reason and not self.options.quiet:
             since = self._busy_since.setdefault(reason, now)
             if now - since > timedelta(hours=2) and reason not in self._told_busy:
@@ -1046,6 +1056,7 @@ def table(soak: Soak, wall: float) -> str:
         ("  outside the plan: in transitions / beyond", outside),
         ("GitHub calls (API and git)", f"{report['github_calls']}"),
         ("wall time", f"{wall:.0f} s"),
+        ("  by why the clock ran", soak._wall_by_reason(6)),
     ]  # fmt: skip
     width = max(len(k) for k, _ in rows)
     lines = [f"{k:<{width}}  {v}" for k, v in rows]
