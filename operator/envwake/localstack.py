@@ -352,7 +352,9 @@ current-context: envwake-local
             session=session,
         )
         adapters = Adapters(
-            github=lambda: GitHubSession(credentials, repository, sleep=clock.sleep),
+            github=lambda: GitHubSession(
+                credentials, repository, sleep=clock.sleep, monotonic=clock.monotonic
+            ),
             clone_url=self.github.clone_url(repository),
             workdir=self.workdir / "operator",
             clusters=AuroraClusters(

@@ -220,7 +220,7 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
             endpoint_url=settings.aws_endpoint_url,
         )
         adapters = Adapters(
-            github=lambda: GitHubSession(credentials, repository, sleep=sleep),
+            github=lambda: GitHubSession(credentials, repository, sleep=sleep, monotonic=monotonic),
             clone_url=clone_url(credentials.api_url, repository),
             workdir=settings.workdir,
             clusters=AuroraClusters(sessions, waiting=Waiting(sleep=sleep, monotonic=monotonic)),

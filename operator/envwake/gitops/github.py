@@ -11,6 +11,7 @@ a 401 gets one freshly minted token. Nothing but envwake's errors leaves a sessi
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ class GitHubSession:
         repository: str,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         max_wait: float = 60.0,
         attempts: int = 4,
@@ -103,12 +105,16 @@ class GitHubSession:
         self.repository = repository
         self.owner, self.name = repository.split("/")
         self.sleep = sleep
+        self.monotonic = monotonic
         self.wall_clock = wall_clock
         self.max_wait = max_wait
         self.attempts = attempts
-        # GitHub asks integrators to leave a second between writes; tests turn it off.
-        self._between_requests = 0.25 if spacing else None
-        self._between_writes = 1.0 if spacing else None
+        # GitHub asks integrators to leave a second between writes (and not to burst
+        # reads); kept on this session's clock, not PyGithub's, which sleeps on the wall
+        # clock where the local stack's virtual time cannot see it. Tests turn it off.
+        self._between_requests = 0.25 if spacing else 0.0
+        self._between_writes = 1.0 if spacing else 0.0
+        self._last_request = self._last_write = -math.inf
         self._token: Secret | None = None
         self._github: Github | None = None
 
@@ -144,12 +150,13 @@ class GitHubSession:
             auth=app,
             base_url=self.credentials.api_url,
             retry=None,
-            seconds_between_requests=self._between_requests,
-            seconds_between_writes=self._between_writes,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
         )
         path = f"/app/installations/{self.credentials.installation_id}/access_tokens"
         body = {"repositories": [self.name], "permissions": PERMISSIONS}
         try:
+            self._pace(write=True)
             _, data = integration.requester.requestJsonAndCheck("POST", path, input=body)
         except (jwt.PyJWTError, ValueError):  # the key cannot sign the App's JWT
             raise errors.CredentialsInvalid(
@@ -183,8 +190,8 @@ class GitHubSession:
             base_url=self.credentials.api_url,
             retry=None,
             lazy=True,
-            seconds_between_requests=self._between_requests,
-            seconds_between_writes=self._between_writes,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
         )
 
     def revoke(self, *, best_effort: bool = False) -> None:
@@ -193,6 +200,7 @@ class GitHubSession:
             return
         github, self._github, self._token = self._github, None, None
         try:
+            self._pace(write=True)
             github.requester.requestJsonAndCheck("DELETE", "/installation/token")
         except requests.RequestException:
             if not best_effort:
@@ -215,12 +223,16 @@ class GitHubSession:
         action: Callable[[Github], T],
         *,
         reread: Callable[[Github], T | None] | None = None,
+        write: bool = False,
     ) -> T:
+        """``action``'s first request is a write when ``write``; an action that writes
+        after its first request paces each write itself (``_pace``)."""
         refreshed = False
         for attempt in range(1, self.attempts + 1):
             if self._github is None:
                 raise errors.GitHubAuthFailed("no installation token: the session is not open")
             try:
+                self._pace(write=write)
                 return action(self._github)
             except requests.RequestException as exc:  # unreachable: as a 5xx, tried again
                 if attempt == self.attempts:
@@ -272,6 +284,19 @@ class GitHubSession:
                     if done is not None:
                         return done
         raise AssertionError("unreachable")
+
+    def _pace(self, *, write: bool) -> None:
+        """Wait until the next request may go: a quarter second after the last one, and
+        a write a second after the last write."""
+        due = self._last_request + self._between_requests
+        if write:
+            due = max(due, self._last_write + self._between_writes)
+        wait = due - self.monotonic()
+        if wait > 0:
+            self.sleep(wait)
+        self._last_request = now = self.monotonic()
+        if write:
+            self._last_write = now
 
     def _rate_limit_wait(self, exc: GithubException, attempt: int) -> float | None:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
@@ -376,7 +401,9 @@ class GitHubSession:
                         return found
                 raise
 
-        return self._call(f"opening a pull request from {branch}", action, reread=existing)
+        return self._call(
+            f"opening a pull request from {branch}", action, reread=existing, write=True
+        )
 
     def merge(self, number: int, *, sha: str, method: str) -> str:
         """Merge with the head-SHA guard; returns the merge commit. Raises MergeRefused."""
@@ -387,7 +414,9 @@ class GitHubSession:
 
         def action(github: Github) -> str:
             try:
-                status = self._repo(github).get_pull(number).merge(merge_method=method, sha=sha)
+                pull = self._repo(github).get_pull(number)
+                self._pace(write=True)
+                status = pull.merge(merge_method=method, sha=sha)
             except GithubException as exc:
                 if exc.status in (405, 409):
                     raise MergeRefused(exc.status, _message(exc)) from None
@@ -399,7 +428,9 @@ class GitHubSession:
     def close(self, number: int, *, comment: str) -> None:
         def action(github: Github) -> None:
             pr = self._repo(github).get_pull(number)
+            self._pace(write=True)
             pr.create_issue_comment(comment)
+            self._pace(write=True)
             pr.edit(state="closed")
 
         self._call(f"closing pull request #{number}", action)
@@ -415,7 +446,7 @@ class GitHubSession:
                 if exc.status not in (404, 422):
                     raise
 
-        self._call(f"deleting branch {branch}", action)
+        self._call(f"deleting branch {branch}", action, write=True)
 
     def enqueue(self, pull: Pull) -> None:
         """Put a pull request in the base branch's merge queue (GraphQL)."""
@@ -427,7 +458,7 @@ class GitHubSession:
                 "mergeQueueEntry { id state }",
             )
 
-        self._call(f"enqueueing pull request #{pull.number}", action)
+        self._call(f"enqueueing pull request #{pull.number}", action, write=True)
 
     # -- checks ---------------------------------------------------------------------------------
 
