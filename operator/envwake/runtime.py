@@ -43,6 +43,7 @@ from envwake.reconciler.wakestatus import (
     next_status,
     record_from_status,
     record_status,
+    told_before,
     transitions,
 )
 
@@ -526,7 +527,9 @@ class Runtime:
         status = next_status(planned, report, generation=wake.generation, previous=wake.status)
         heard = hears(status["phase"], planned, report)
         done = [s for s in report.steps if heard_step(planned, report, s)] if heard else []
-        untold = [s for s in done if not any(s is t for t in told)]
+        untold = [
+            s for s in done if not any(s is t for t in told) and not told_before(wake.status, s)
+        ]
         untold += transitions(wake.status, status, done)
         status["steps"] = record_steps(wake.status.get("steps") or [], untold, now=self.clock.now())
         if _changed(wake.status, status):
@@ -583,6 +586,9 @@ class Runtime:
                 if self.wakes[name].get(key) is not wake:
                     continue
                 if started is not None and not heard_step(planned, started, item):
+                    continue
+                if told_before(wake.status, item):
+                    told[key].append(item)  # (not again at the end either)
                     continue
                 try:
                     await self.sink.emit(wake.body, item)

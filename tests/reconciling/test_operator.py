@@ -119,8 +119,11 @@ def condition_reasons(body: dict | None) -> set[str]:
     return {c["reason"] for c in ((body or {}).get("status") or {}).get("conditions") or []}
 
 
-def runtime_for(stack, now: str) -> Runtime:
-    stack.begin(now)
+def runtime_for(stack, now: str, *, restarted: bool = False) -> Runtime:
+    """An operator whose clock starts at ``now``; the world begins then too, unless the
+    operator is ``restarted`` in a world that goes on."""
+    if not restarted:
+        stack.begin(now)
     return Runtime(
         {"dev": stack.environment},
         lambda env: stack.reconciler,
@@ -602,7 +605,10 @@ async def test_operator_killed_at_each_step_then_restarted(stack, k8s, step):
             await asyncio.wait_for(loop, timeout=30)  # the loop died with the process
     stack.reconciler.adapters.checkpoint = lambda reason: None
     # A new operator process, on the same cluster, GitHub and AWS.
-    async with operator(runtime_for(stack, "2026-11-28 22:00" if evening else "2026-11-28 10:00")):
+    restarted = runtime_for(
+        stack, "2026-11-28 22:00" if evening else "2026-11-28 10:00", restarted=True
+    )
+    async with operator(restarted):
         await until(lambda: phase(k8s, "killed") == ("Completed" if evening else "Awake"))
     if not evening:
         async with operator(runtime_for(stack, "2026-11-28 22:00")):
@@ -612,6 +618,10 @@ async def test_operator_killed_at_each_step_then_restarted(stack, k8s, step):
     assert all(pr.state == "closed" for pr in stack.repo.pulls.values())
     assert set(stack.repo.store.refs()) == {"master"}
     assert stack.aws.cluster_status("shop-db") == "stopped"
+    # what the new process did again (the start asked for, the checks of the pull request
+    # it took up) the wake was told once
+    told = [(s["reason"], s["message"]) for s in steps_of(k8s, "killed")]
+    assert len(told) == len(set(told)), [t for t in told if told.count(t) > 1]
 
 
 async def test_a_completed_wake_says_so_and_nothing_stale(stack, k8s):

@@ -14,7 +14,7 @@ from envwake.planning import DesiredState, Rules, WakeRequest, plan_environment
 from envwake.reconciler.converge import current_action
 from envwake.reconciler.report import EnvironmentReport, Step
 from envwake.reconciler.status import phase_of
-from envwake.reconciler.wakestatus import heard_step, hears
+from envwake.reconciler.wakestatus import heard_step, hears, told_before
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 RULES = Rules.from_config(load_config_dir(Path(__file__).parents[2] / "config")[0]["dev"].config)
@@ -97,3 +97,37 @@ def test_an_ended_wake_is_not_told_a_hold_found_out_while_the_reconcile_runs():
     ended, asking = report.plan.wakes
     assert not heard_step(ended, report, started)
     assert heard_step(asking, report, started)
+
+
+def steps(*pairs: tuple[str, str]) -> dict:
+    return {"steps": [{"n": i, "reason": r, "message": m} for i, (r, m) in enumerate(pairs, 1)]}
+
+
+STARTED = (("Starting", "waking dev"), ("ClusterStarting", "starting Aurora cluster shop-db"))
+
+
+def test_a_step_of_the_action_under_way_is_told_once():
+    """An operator restarted in the middle of a wake-up asks again for the cluster start
+    it cannot know it asked for, and sees the checks of the pull request it takes up pass
+    again: the wake heard those steps already."""
+    assert told_before(steps(*STARTED), Step("ClusterStarting", "starting Aurora cluster shop-db"))
+    checked = steps(
+        ("Stopping", "stopping dev"),
+        ("PullRequestOpened", "opened pull request #7 (u)"),
+        ("ChecksPassed", "checks passed on pull request #7 (build)"),
+    )
+    assert told_before(checked, Step("ChecksPassed", "checks passed on pull request #7 (build)"))
+    assert not told_before(checked, Step("Merged", "merged pull request #7 as 0123456789ab"))
+    assert not told_before(steps(), Step("Starting", "waking dev"))
+
+
+def test_the_same_step_in_a_later_action_is_news():
+    """Someone stopped the cluster after the wake-up: starting it again is a new start,
+    and the environment awake again is news too; so is a start after a stop began."""
+    awake = ("Awake", "dev is awake: 8/8 services ready")
+    woken = (*STARTED, ("ClusterAvailable", "Aurora cluster shop-db is available"), awake)
+    assert told_before(steps(*woken), Step(*awake))  # (said just now: a restart says it again)
+    assert not told_before(steps(*woken), Step(*STARTED[1]))
+    assert not told_before(steps(*woken, STARTED[1]), Step(*awake))
+    stopping = (*STARTED, ("Stopping", "stopping dev"))
+    assert not told_before(steps(*stopping), Step(*STARTED[1]))

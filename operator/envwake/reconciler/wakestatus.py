@@ -8,6 +8,9 @@
 - Events go out on transitions only: the steps a reconcile did, a change of phase that
   no step announced (a restarted operator finding the environment awake says Awake once),
   and a failure (or a late normal schedule) when it is new, not when it repeats.
+- A step is told once per action: an operator restarted in the middle of one does again
+  what it cannot know it finished (a cluster start asked for, the checks of the pull
+  request it takes up) and comes to the same steps; the wake heard them already.
 - Failed is sticky for a generation: the status keeps its failure while the environment
   still cleans up for the wake; changing the spec tries again.
 - Finished (``finishedAt``) once Completed, or Failed with nothing left to do for it; a
@@ -33,6 +36,7 @@ __all__ = [
     "next_status",
     "record_from_status",
     "record_status",
+    "told_before",
     "transitions",
 ]
 
@@ -76,6 +80,33 @@ def _own_end(planned: Wake, report: EnvironmentReport) -> datetime:
     """Where the wake's own override ends: the end of its last segment (its stop)."""
     ends = [s.end for s in report.plan.segments if s.start < planned.stop and s.end > planned.start]
     return max(ends, default=planned.stop)
+
+
+# The steps that end an action, and those that begin one, in a wake's steps
+_ENDS = frozenset({"Awake", "Asleep", "Reset", "Completed"})
+_BEGINS = frozenset({"Scheduled", "Starting", "Extending", "Stopping"})
+
+
+def told_before(status: Mapping[str, Any], step: Step) -> bool:
+    """Whether the wake was told ``step`` (its reason and message) already in the action
+    under way: the step just told, or one since the last step that began or ended an
+    action. (Starting a cluster again that someone stopped after the wake-up is news;
+    the same start said again is not.)"""
+    recorded = status.get("steps") or []
+    if recorded and _said(recorded[-1]) == (step.reason, step.message):
+        return True
+    for told in reversed(recorded):
+        if told.get("reason") in _ENDS:
+            return False
+        if _said(told) == (step.reason, step.message):
+            return True
+        if told.get("reason") in _BEGINS:
+            return False
+    return False
+
+
+def _said(told: Mapping[str, Any]) -> tuple[Any, Any]:
+    return told.get("reason"), told.get("message")
 
 
 def record_status(record: Record) -> dict[str, Any] | None:
