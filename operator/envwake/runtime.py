@@ -526,7 +526,8 @@ class Runtime:
         """One wake's status after a reconcile, and what it has not been told yet."""
         status = next_status(planned, report, generation=wake.generation, previous=wake.status)
         heard = hears(status["phase"], planned, report)
-        done = [s for s in report.steps if heard_step(planned, report, s)] if heard else []
+        done = [s for s in report.steps if heard_step(planned, report, s, wake.status)]
+        done = done if heard else []
         untold = [
             s for s in done if not any(s is t for t in told) and not told_before(wake.status, s)
         ]
@@ -585,7 +586,7 @@ class Runtime:
                 wake = wakes[key]
                 if self.wakes[name].get(key) is not wake:
                     continue
-                if started is not None and not heard_step(planned, started, item):
+                if started is not None and not heard_step(planned, started, item, wake.status):
                     continue
                 if told_before(wake.status, item):
                     told[key].append(item)  # (not again at the end either)

@@ -131,3 +131,33 @@ def test_the_same_step_in_a_later_action_is_news():
     assert not told_before(steps(*woken, STARTED[1]), Step(*awake))
     stopping = (*STARTED, ("Stopping", "stopping dev"))
     assert not told_before(steps(*stopping), Step(*STARTED[1]))
+
+
+def test_a_wake_whose_stop_is_done_does_not_hear_it_again_when_another_wake_ends():
+    """Found by the soak: a night wake ended at 02:00 (asleep until the 22:00 reset); a
+    10:00 wake was deleted at 13:00 while active, and the stop that followed is, by the
+    plan of the wakes left, the night's 02:00 stop again. The night wake heard its own
+    stop a second time; it has been told it is asleep."""
+    night = WakeRequest(t(25, 22), t(26, 2), "night")
+    report = report_at([night], t(26, 13))
+    assert report.desired is DesiredState.ASLEEP
+    assert report.action is not None
+    assert report.action.at == t(26, 2)
+    stopping = Step("ClusterStopping", "stopping Aurora cluster shop-db", stop_at=t(26, 2))
+    (planned,) = report.plan.wakes
+    asleep = {
+        "steps": [
+            {
+                "reason": "Asleep",
+                "message": "dev is asleep until the reset",
+                "at": "2026-12-25T17:04:00Z",
+            }
+        ]
+    }  # fmt: skip  (02:04 in Tokyo)
+    assert not heard_step(planned, report, stopping, asleep)
+    # killed before it was told: the stop is still its own
+    before = {
+        "steps": [{"reason": "Stopping", "message": "stopping dev", "at": "2026-12-25T17:00:00Z"}]
+    }
+    assert heard_step(planned, report, stopping, before)
+    assert heard_step(planned, report, Step("Reset", "dev is back on its normal schedule"), asleep)

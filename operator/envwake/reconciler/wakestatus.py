@@ -65,15 +65,34 @@ def hears(phase: str, planned: Wake, report: EnvironmentReport) -> bool:
     return True
 
 
-def heard_step(planned: Wake, report: EnvironmentReport, step: Step) -> bool:
+def heard_step(
+    planned: Wake,
+    report: EnvironmentReport,
+    step: Step,
+    status: Mapping[str, Any] | None = None,
+) -> bool:
     """Whether ``step``, of a reconcile the wake hears, is its own: for a wake that has
     ended, the steps of a hold (a later wake's wake-up, found out only while the reconcile
-    runs) and of a later wake's stop (carried out with the reset they share) are not."""
+    runs) and of a later wake's stop (carried out with the reset they share) are not; nor,
+    once the wake's ``status`` says its own stop is done, a stop again (what a wake woke
+    in between and was deleted or cancelled: that stop ends the other wake, not this one)."""
     if report.now < planned.stop:
         return True
     if step.of_hold:
         return False
-    return step.stop_at is None or step.stop_at <= _own_end(planned, report)
+    if step.stop_at is None:
+        return True
+    return step.stop_at <= _own_end(planned, report) and not (status and _slept(status, planned))
+
+
+def _slept(status: Mapping[str, Any], planned: Wake) -> bool:
+    """Whether the wake was told the environment is asleep after its stop."""
+    return any(
+        told.get("reason") == "Asleep"
+        and datetime.fromisoformat(str(told.get("at"))) >= planned.stop
+        for told in status.get("steps") or []
+        if told.get("at")
+    )
 
 
 def _own_end(planned: Wake, report: EnvironmentReport) -> datetime:
