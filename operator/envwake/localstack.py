@@ -212,6 +212,7 @@ class LocalStack:
         self.flux: FluxKeda | None = None
         self.runtime: Runtime | None = None
         self._operator_task: asyncio.Task[None] | None = None
+        self._schedulers: dict[str | None, Any] = {}  # a scheduler client per account
         self._exits = contextlib.AsyncExitStack()
 
     @property
@@ -412,9 +413,12 @@ current-context: envwake-local
     def schedules_as_configured(self) -> bool:
         """Whether every Aurora schedule is enabled with the config's original expression."""
         for cluster in self.environment.clusters:
-            scheduler = self.aws.session(cluster.aws_account_id).client(
-                "scheduler", endpoint_url=self.aws.url
-            )
+            account = cluster.aws_account_id
+            if account not in self._schedulers:  # (a session and a client cost 50 ms)
+                self._schedulers[account] = self.aws.session(account).client(
+                    "scheduler", endpoint_url=self.aws.url
+                )
+            scheduler = self._schedulers[account]
             for name, expression in (
                 (cluster.start_schedule_name, cluster.origin_start_time),
                 (cluster.stop_schedule_name, cluster.origin_stop_time),

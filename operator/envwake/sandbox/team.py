@@ -97,8 +97,8 @@ class Team:
         with self.service.state.lock:
             heads = {repo.pulls[p.number].head_sha for p in self.pulls.values() if p.left == "open"}
             return [
-                run.due for run in repo.check_runs
-                if run.head_sha in heads and run.status != "completed" and run.due is not None
+                run.due for run in repo.running()
+                if run.head_sha in heads and run.due is not None
             ]  # fmt: skip
 
     # -- the work --------------------------------------------------------------------------

@@ -252,7 +252,7 @@ async def create_check_run(request: web.Request) -> web.StreamResponse:
             now if completed else None,
             None,
         )
-        repo.check_runs.append(run)
+        repo.add_check_run(run)
         return _json(shapes.check_run(_api(request), repo, run), status=201)
 
 

@@ -218,7 +218,7 @@ class GitHubService:
         for job in repo.ci:
             due = None if job.outcome == "hang" else now + timedelta(seconds=job.seconds)
             if job.kind == "check_run":
-                repo.check_runs.append(
+                repo.add_check_run(
                     CheckRun(
                         self.state.next_id(),
                         sha,
@@ -253,8 +253,8 @@ class GitHubService:
     def refresh(self, repo: Repository) -> None:
         """Finish the simulated CI jobs that are due, and work the merge queue."""
         now = self.state.now()
-        for run in repo.check_runs:
-            if run.status != "completed" and run.due is not None and run.due <= now:
+        for run in repo.running():
+            if run.due is not None and run.due <= now:
                 run.status, run.completed_at = "completed", run.due
                 green = self._outcome(repo, run.name) == "success" and not run.fails
                 run.conclusion = "success" if green else "failure"
@@ -273,9 +273,8 @@ class GitHubService:
 
     def latest_runs(self, repo: Repository, sha: str) -> list[CheckRun]:
         latest: dict[str, CheckRun] = {}
-        for run in repo.check_runs:
-            if run.head_sha == sha:
-                latest[run.name] = run
+        for run in repo.runs_of(sha):
+            latest[run.name] = run
         return list(latest.values())
 
     def latest_statuses(self, repo: Repository, sha: str) -> list[CommitStatus]:

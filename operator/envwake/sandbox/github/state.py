@@ -127,10 +127,28 @@ class Repository:
     pulls: dict[int, PullRequest] = field(default_factory=dict)
     check_runs: list[CheckRun] = field(default_factory=list)
     statuses: list[CommitStatus] = field(default_factory=list)
+    # indexes of check_runs: a month of a team's pushes is thousands of runs
+    _runs_of: dict[str, list[CheckRun]] = field(default_factory=dict, repr=False)
+    _running: list[CheckRun] = field(default_factory=list, repr=False)
 
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    def add_check_run(self, run: CheckRun) -> None:
+        self.check_runs.append(run)
+        self._runs_of.setdefault(run.head_sha, []).append(run)
+        if run.status != "completed":
+            self._running.append(run)
+
+    def runs_of(self, sha: str) -> list[CheckRun]:
+        """The check runs on ``sha``, oldest first."""
+        return list(self._runs_of.get(sha, ()))
+
+    def running(self) -> list[CheckRun]:
+        """The check runs not completed yet."""
+        self._running = [run for run in self._running if run.status != "completed"]
+        return list(self._running)
 
 
 @dataclass
