@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import random
@@ -329,6 +330,7 @@ class Soak:
         self.original: dict[str, str] = {}
         self.clusters_settled_for: set[datetime] = set()
         self.reset_checks: dict[datetime, datetime] = {}  # reset instant -> deadline
+        self.resets_checked: set[datetime] = set()
         self.wall_started = time.monotonic()
         self._printed: datetime | None = None
         self.aws_actions: list[tuple[datetime, str]] = []
@@ -578,7 +580,7 @@ class Soak:
             for p in self.repo.pulls.values()
             if p.state == "open" and p.head.startswith("envwake/")
         }
-        return any(r.head_sha in heads and r.status != "completed" for r in self.repo.check_runs)
+        return any(r.head_sha in heads for r in self.repo.running())
 
     def _deadlines(self) -> list[datetime]:
         """What the operator wakes up for: the plan's actions, and each wake's start, stop
@@ -719,7 +721,7 @@ class Soak:
         requests = [r for w in self.wakes if (r := w.request()) is not None]
         self.plan = plan_environment(self.rules, requests, now=now)
         for action in self.plan.actions:
-            if action.kind.value == "reset":
+            if action.kind.value == "reset" and action.at not in self.resets_checked:
                 self.reset_checks.setdefault(action.at, action.at + RESET_BOUND)
 
     # -- watching ----------------------------------------------------------------------
@@ -851,8 +853,13 @@ class Soak:
                 text = repo.store.read_file(head or "", path)
                 if text.splitlines()[0] != line:
                     self.tally.team_lost.append(f"{minute:%m-%d %H:%M} {path}: {line!r} gone")
+            # the team's own files, by blob id: one listing, not a read of each (hundreds)
+            tree = {}
+            for line in repo.store.git("ls-tree", "-r", head or "", "docs").splitlines():
+                meta, path = line.split("\t", 1)
+                tree[path] = meta.split()[2]
             for path, text in self.team.own_files.items():
-                if repo.store.read_file(head or "", path) != text:
+                if tree.get(path) != blob_id(text):
                     self.tally.team_lost.append(f"{minute:%m-%d %H:%M} {path} changed")
         state = self.plan.state_at(minute)
         recent = [a for a in self.plan.actions if a.at <= minute < a.at + self._bound(a.at)]
@@ -901,6 +908,7 @@ class Soak:
             if minute < deadline:
                 continue
             del self.reset_checks[reset]
+            self.resets_checked.add(reset)
             if self.plan.state_at(minute) is not DesiredState.NORMAL:
                 continue  # another wake took over
             lagging = [
@@ -1000,6 +1008,12 @@ class Soak:
 
 TEAM_LINE = re.compile(r"^# last touched by the team: change \d+(\r\n|\n)")
 MIN_REPLICAS = re.compile(r"^\s*minReplicaCount:\s*['\"]?(\d+)['\"]?\s*(#.*)?$", re.MULTILINE)
+
+
+def blob_id(text: str) -> str:
+    """The id git gives ``text`` as a blob."""
+    data = text.encode()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def strip_team_line(text: str) -> str:
