@@ -569,7 +569,8 @@ class Soak:
 
     def _waiting(self) -> bool:
         """Whether the operator waits on a timer of the world: a cluster in transition,
-        checks running on its pull request, Flux applying, pods getting ready."""
+        checks running on its pull request, Flux applying. (Pods getting ready are not
+        looked at: they take the operator seconds, at the clock's normal speed.)"""
         if any(s in ("starting", "stopping") for s in self.stack.cluster_states().values()):
             return True
         assert self.stack.flux is not None

@@ -526,8 +526,7 @@ class Runtime:
         """One wake's status after a reconcile, and what it has not been told yet."""
         status = next_status(planned, report, generation=wake.generation, previous=wake.status)
         heard = hears(status["phase"], planned, report)
-        done = [s for s in report.steps if heard_step(planned, report, s, wake.status)]
-        done = done if heard else []
+        done = [s for s in report.steps if heard and heard_step(planned, report, s, wake.status)]
         untold = [
             s for s in done if not any(s is t for t in told) and not told_before(wake.status, s)
         ]

@@ -205,7 +205,7 @@ class Demo:
             pull = repo.pulls.get(int(pr["number"]))
             checks = ""
             if pull is not None:
-                runs = [r for r in repo.check_runs if r.head_sha == pull.head_sha]
+                runs = repo.runs_of(pull.head_sha)
                 checks = ", ".join(f"{r.name}: {r.conclusion or r.status}" for r in runs)
             table.add_row(f"PR #{pr['number']}", f"{pr['state']}  {checks}")
         for cluster in status.get("clusters") or []:

@@ -125,9 +125,9 @@ class Repository:
     # build), whatever the jobs' outcome
     ci_fails: Callable[[str], bool] | None = None
     pulls: dict[int, PullRequest] = field(default_factory=dict)
-    check_runs: list[CheckRun] = field(default_factory=list)
     statuses: list[CommitStatus] = field(default_factory=list)
-    # indexes of check_runs: a month of a team's pushes is thousands of runs
+    # the check runs by commit, and those still running: a month of a team's pushes is
+    # thousands of runs, and each gate and CI tick wants a few (add_check_run keeps both)
     _runs_of: dict[str, list[CheckRun]] = field(default_factory=dict, repr=False)
     _running: list[CheckRun] = field(default_factory=list, repr=False)
 
@@ -136,7 +136,6 @@ class Repository:
         return f"{self.owner}/{self.name}"
 
     def add_check_run(self, run: CheckRun) -> None:
-        self.check_runs.append(run)
         self._runs_of.setdefault(run.head_sha, []).append(run)
         if run.status != "completed":
             self._running.append(run)
