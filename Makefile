@@ -22,7 +22,15 @@ ENVTEST_VERSIONS := k8s-1.34.4-etcd-3.6.4
 ENVTEST_DIR := $(HOME)/.cache/envwake/envtest/$(ENVTEST_VERSIONS)
 export KUBEBUILDER_ASSETS ?= $(ENVTEST_DIR)
 
-.PHONY: help demo test lint typecheck unit bench soak e2e envtest-assets clean
+# The cluster tier: kube-controller-manager, kube-scheduler, kwok, Flux and KEDA built
+# from the modules pinned in tests/cluster/modules/ (and tests/envtest/). The folder is
+# named by the pins, so a changed pin builds afresh; ENVWAKE_CLUSTER_ASSETS, when set,
+# is used as it is.
+CLUSTER_PINS := $(shell cat tests/envtest/go.sum tests/cluster/modules/*/go.sum tests/cluster/modules/*/go.mod tests/cluster/modules/keda/cronoracle/*.go tests/cluster/build.sh | sha256sum | cut -c1-12)
+CLUSTER_DIR := $(HOME)/.cache/envwake/cluster/k8s-1.34.4-kwok-0.8.0-flux-1.9.6-keda-2.21.0-$(CLUSTER_PINS)
+export ENVWAKE_CLUSTER_ASSETS ?= $(CLUSTER_DIR)
+
+.PHONY: help demo test lint typecheck unit bench soak e2e envtest-assets cluster-assets clean
 
 help:
 	@echo "make demo   run the envwake demo on the local stack"
@@ -31,6 +39,7 @@ help:
 	@echo "make soak   a month of nights in a living world (benchmarks/soak.py; DAYS=30)"
 	@echo "make e2e    the kind + Flux end-to-end test (needs Docker, kind, kubectl)"
 	@echo "make envtest-assets  build kube-apiserver and etcd for the real-API-server tests"
+	@echo "make cluster-assets  build the controllers, Flux and KEDA for the real-cluster tests"
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "uv not found on PATH; installing uv $(UV_VERSION) into .tools/"
@@ -60,11 +69,12 @@ typecheck: $(ENVWAKE)
 	$(VENV)/bin/mypy
 
 # The suite runs on every core up to four (pytest-xdist; each worker starts its own
-# envtest API server). PYTEST_WORKERS=0 runs it in one process, for debugging.
+# envtest API server). The cluster tier's tests are one xdist group, so one worker
+# starts the one real cluster (loadgroup). PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, os.cpu_count() or 1))')
 
-unit: $(ENVWAKE) envtest-assets
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+unit: $(ENVWAKE) envtest-assets cluster-assets
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 envtest-assets:
 	@if [ -x "$(KUBEBUILDER_ASSETS)/kube-apiserver" ] && [ -x "$(KUBEBUILDER_ASSETS)/etcd" ]; then \
@@ -80,6 +90,18 @@ envtest-assets:
 	    && mv "$(ENVTEST_DIR)/.etcd.part" "$(ENVTEST_DIR)/etcd"; \
 	else \
 	  echo "envtest: Go not found; the tests on a real API server will be skipped"; \
+	fi
+
+cluster-assets: envtest-assets
+	@if [ -d "$(ENVWAKE_CLUSTER_ASSETS)/manifests" ]; then \
+	  echo "cluster: controllers, Flux and KEDA in $(ENVWAKE_CLUSTER_ASSETS)"; \
+	elif [ "$(ENVWAKE_CLUSTER_ASSETS)" != "$(CLUSTER_DIR)" ]; then \
+	  echo "cluster: ENVWAKE_CLUSTER_ASSETS=$(ENVWAKE_CLUSTER_ASSETS) is incomplete; the tier will say so"; \
+	elif command -v go >/dev/null 2>&1; then \
+	  echo "cluster: building the cluster tier into $(CLUSTER_DIR); the first build takes about 20 minutes"; \
+	  tests/cluster/build.sh "$(CLUSTER_DIR)"; \
+	else \
+	  echo "cluster: Go not found; the tests on a real cluster will be skipped"; \
 	fi
 
 test: lint typecheck unit
