@@ -1,7 +1,8 @@
 """Normal windows agree with KEDA's own decision at every sampled instant."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -48,3 +49,40 @@ def test_window_containing_since_is_included():
     schedule = NormalSchedule("30 6 * * 1-5", "0 0 * * 2-6", TOKYO)
     (first, *_) = schedule.windows(at("2026-11-26 12:00"), at("2026-11-26 13:00"))
     assert (first.start, first.end) == (at("2026-11-26 06:30"), at("2026-11-27 00:00"))
+
+
+# KEDA's behaviour where daylight saving time skips or repeats an hour, as its own cron
+# scaler answered (tests/cluster/test_keda_cron_oracle.py) and worked out here by hand:
+# a firing in the skipped hour does not happen; one in the repeated hour happens twice.
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def test_a_start_in_the_skipped_hour_leaves_the_trigger_on_until_the_next_end():
+    schedule = NormalSchedule("30 2 * * *", "30 3 * * *", BERLIN)
+    windows = schedule.windows(_utc("2027-03-27T00:00+01:00"), _utc("2027-03-29T12:00+02:00"))
+    assert [(w.start, w.end) for w in windows] == [
+        # 28 March has no 02:30: from Saturday's 02:30 to Sunday's 03:30, a whole day
+        (_utc("2027-03-27T02:30+01:00"), _utc("2027-03-28T03:30+02:00")),
+        (_utc("2027-03-29T02:30+02:00"), _utc("2027-03-29T03:30+02:00")),
+    ]
+
+
+def test_an_end_in_the_skipped_hour_means_no_window_that_day():
+    schedule = NormalSchedule("30 1 * * *", "30 2 * * *", NEW_YORK)
+    windows = schedule.windows(_utc("2027-03-13T00:00-05:00"), _utc("2027-03-15T12:00-04:00"))
+    assert [(w.start, w.end) for w in windows] == [
+        (_utc("2027-03-13T01:30-05:00"), _utc("2027-03-13T02:30-05:00")),
+        (_utc("2027-03-15T01:30-04:00"), _utc("2027-03-15T02:30-04:00")),
+    ]
+
+
+def test_a_start_in_the_repeated_hour_fires_twice_and_the_window_opens_at_the_second():
+    schedule = NormalSchedule("30 1 * * *", "30 2 * * *", NEW_YORK)
+    windows = schedule.windows(_utc("2027-11-07T00:00-04:00"), _utc("2027-11-07T12:00-05:00"))
+    assert [(w.start, w.end) for w in windows] == [
+        (_utc("2027-11-07T01:30-05:00"), _utc("2027-11-07T02:30-05:00")),
+    ]
