@@ -161,3 +161,42 @@ def test_a_manifest_that_does_not_parse_fails_the_build_until_it_is_fixed(world)
     assert status.applied_commit == fixed != head
     assert status.failure is None
     assert flux.scaled_object_min("shop", "api") == 2
+
+
+def test_an_overlay_renames_what_is_applied_as_kustomize_would(tmp_path):
+    """With ``flux.overlay`` the sandbox applies the files under the overlay's names (as
+    the real tier's kustomize does, tests/cluster) and answers only there."""
+    text = (ROOT / "config" / "stg.yaml").read_text() + (
+        "flux:\n  kustomization: {name: apps}\n"
+        "  overlay: {namePrefix: stg-, nameSuffix: -v2, namespace: staging}\n"
+    )
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "stg.yaml").write_text(text)
+    environments, problems = load_config_dir(tmp_path / "config")
+    assert not problems
+    environment = environments["stg"]
+    store = GitStore.create(tmp_path / "flux.git", default_branch="master")
+    store.commit_files("master", flux_files(environment), "Initial commit")
+    flux = FluxKeda(environment, store, ready_after=0, clock=Time(), interval=0.0)
+    flux.tick()
+    assert flux.scaled_object_min("staging", "stg-api-v2") == 0
+    assert flux.scaled_object_min("shop", "api") is None  # the files' own names
+    assert flux.deployment_ready("shop", "api") == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "problem"),
+    [
+        ("{namePrefix: Dev_}", "cannot be part of a Kubernetes object name"),
+        ("{namespace: Not-A-Namespace}", "Kubernetes namespace name"),
+        ("{prefix: dev-}", "prefix"),
+    ],
+)
+def test_a_wrong_overlay_is_refused_with_its_place(tmp_path, overlay, problem):
+    text = (ROOT / "config" / "stg.yaml").read_text() + f"flux:\n  overlay: {overlay}\n"
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "stg.yaml").write_text(text)
+    _, problems = load_config_dir(tmp_path / "config")
+    assert len(problems) == 1, problems
+    assert "flux.overlay" in str(problems[0])
+    assert problem in str(problems[0])

@@ -205,10 +205,39 @@ class KustomizationRef(_Model):
     name: ObjectName
 
 
+_NAME_AFFIX = re.compile(r"[a-z0-9.-]{0,63}\Z")
+
+
+class OverlaySettings(_Model):
+    """What the kustomize overlay Flux applies does to the names the manifest files
+    give (a ``kustomization.yaml``'s ``namePrefix``, ``nameSuffix`` and ``namespace``,
+    or the same fields of the Flux Kustomization): where envwake finds the ScaledObject
+    and the Deployment in the cluster. The files keep their own names."""
+
+    name_prefix: str = ""
+    name_suffix: str = ""
+    namespace: Namespace | None = None
+
+    @field_validator("name_prefix", "name_suffix")
+    @classmethod
+    def _affix(cls, value: str) -> str:
+        if not _NAME_AFFIX.match(value):
+            raise ValueError(
+                f"{value!r} cannot be part of a Kubernetes object name "
+                "(lower-case letters, digits, '-' and '.')"
+            )
+        return value
+
+    def in_cluster(self, namespace: str, name: str) -> tuple[str, str]:
+        """(namespace, name) in the cluster of an object the files call ``namespace/name``."""
+        return self.namespace or namespace, f"{self.name_prefix}{name}{self.name_suffix}"
+
+
 class FluxSettings(_Model):
     # When set, a merge counts as applied once this Kustomization's
     # status.lastAppliedRevision contains the merge commit.
     kustomization: KustomizationRef | None = None
+    overlay: OverlaySettings = OverlaySettings()
 
 
 def _slack_id(prefixes: str, what: str) -> Any:

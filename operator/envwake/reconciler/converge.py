@@ -577,7 +577,7 @@ class Reconciler:
         not_up = list(unwoken)
         view, ready_count = self.adapters.cluster, 0
         for service in self.environment.services:
-            ready, _ = view.deployment_ready(service.namespace, service.service_name)
+            ready, _ = view.deployment_ready(*self._in_cluster(service))
             replicas = wanted[service.key]
             if ready >= replicas:
                 ready_count += 1
@@ -605,6 +605,12 @@ class Reconciler:
             )
             for s in services
         ]
+
+    def _in_cluster(self, service: ServiceEntry) -> tuple[str, str]:
+        """Where the cluster has the service's ScaledObject and Deployment: the files'
+        names through the overlay Flux applies (``flux.overlay``)."""
+        overlay = self.environment.config.flux.overlay
+        return overlay.in_cluster(service.namespace, service.service_name)
 
     def _service(self, key: str) -> ServiceEntry:
         return next(s for s in self.environment.services if s.key == key)
@@ -718,7 +724,7 @@ class Reconciler:
             behind = [
                 s.key
                 for s in wave.services
-                if view.scaled_object_min(s.namespace, s.service_name) != (wave.targets[s.key] or 0)
+                if view.scaled_object_min(*self._in_cluster(s)) != (wave.targets[s.key] or 0)
             ]
             if not behind:
                 break
@@ -734,7 +740,7 @@ class Reconciler:
         while True:
             waiting = []
             for service in wave.services:
-                ready_now, wanted = view.deployment_ready(service.namespace, service.service_name)
+                ready_now, wanted = view.deployment_ready(*self._in_cluster(service))
                 if ready_now < max(wanted, 1):
                     waiting.append(service.key)
             if not waiting:

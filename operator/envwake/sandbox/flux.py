@@ -39,13 +39,14 @@ from zoneinfo import ZoneInfo
 
 import requests
 import ruamel.yaml
-from croniter import croniter
 from ruamel.yaml.error import YAMLError
 
 from envwake.errors import ManifestError
 from envwake.manifests import ScaledObjectSummary, summarize
 from envwake.model.cluster import REQUESTED_AT, Condition, FluxStatus
+from envwake.model.environment import ServiceEntry
 from envwake.model.loading import Environment
+from envwake.planning.windows import next_firing
 from envwake.sandbox.github.gitstore import GitStore
 
 __all__ = ["FluxKeda", "Workload", "keda_cron_active"]
@@ -64,11 +65,9 @@ def keda_cron_active(start: str, end: str, timezone: str, at: datetime) -> bool:
 def _cron_activity(start: str, end: str, timezone: str, at: datetime) -> tuple[bool, datetime]:
     """Whether the trigger is active at ``at``, and until when that holds (the next
     firing of either)."""
-    local = at.astimezone(ZoneInfo(timezone))
-    next_start = croniter(start, local).get_next(datetime)
-    next_end = croniter(end, local).get_next(datetime)
-    active = not (next_start < next_end and local < next_start) and local <= next_end
-    return active, min(next_start, next_end)
+    zone = ZoneInfo(timezone)
+    next_start, next_end = next_firing(start, at, zone), next_firing(end, at, zone)
+    return next_end <= next_start, min(next_start, next_end)
 
 
 @dataclass
@@ -311,22 +310,19 @@ class FluxKeda:
         self._settled = self._settled or bool(self.workloads)
         if self.kubernetes_url:
             for service in self.environment.services:
-                ready, wanted = self.deployment_ready(service.namespace, service.service_name)
+                namespace, name = self._in_cluster(service)
+                ready, wanted = self.deployment_ready(namespace, name)
                 if self._reported.get(service.key) == (ready, wanted):
                     continue  # the kubelet reports changes, not every tick
                 self._reported[service.key] = (ready, wanted)
                 self._patch(
-                    "apps/v1",
-                    "deployments",
-                    service.namespace,
-                    service.service_name,
-                    {"spec": {"replicas": wanted}},
+                    "apps/v1", "deployments", namespace, name, {"spec": {"replicas": wanted}}
                 )
                 self._patch(
                     "apps/v1",
                     "deployments",
-                    service.namespace,
-                    f"{service.service_name}/status",
+                    namespace,
+                    f"{name}/status",
                     {"status": {"readyReplicas": ready, "replicas": wanted}},
                 )
 
@@ -334,14 +330,17 @@ class FluxKeda:
 
     def _apply(self) -> None:
         for service in self.environment.services:
+            namespace, name = self._in_cluster(service)
             for document in self._documents.get(service.key, []):
-                document["metadata"]["namespace"] = service.namespace
-                self._upsert("keda.sh/v1alpha1", "scaledobjects", service.namespace, document)
+                document["metadata"]["namespace"] = namespace
+                document["metadata"]["name"] = name
+                document.setdefault("spec", {}).setdefault("scaleTargetRef", {})["name"] = name
+                self._upsert("keda.sh/v1alpha1", "scaledobjects", namespace, document)
             labels = {"app": service.service_name}
             deployment = {
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
-                "metadata": {"name": service.service_name, "namespace": service.namespace},
+                "metadata": {"name": name, "namespace": namespace},
                 "spec": {
                     "replicas": self.workloads[service.key].wanted,
                     "selector": {"matchLabels": labels},
@@ -355,7 +354,7 @@ class FluxKeda:
                     },
                 },
             }
-            self._upsert("apps/v1", "deployments", service.namespace, deployment, spec=False)
+            self._upsert("apps/v1", "deployments", namespace, deployment, spec=False)
 
     def _requested_at(self) -> str | None:
         """The Kustomization's ``reconcile.fluxcd.io/requestedAt``, when Flux waits for its
@@ -470,13 +469,25 @@ class FluxKeda:
 
     # -- ClusterView -------------------------------------------------------------------------
 
+    def _in_cluster(self, service: ServiceEntry) -> tuple[str, str]:
+        """The service's (namespace, name) once the overlay renamed it, as kustomize does."""
+        return self.environment.config.flux.overlay.in_cluster(
+            service.namespace, service.service_name
+        )
+
+    def _workload_at(self, namespace: str, name: str) -> Workload | None:
+        for service in self.environment.services:
+            if self._in_cluster(service) == (namespace, name):
+                return self.workloads.get(service.key)
+        return None
+
     def scaled_object_min(self, namespace: str, name: str) -> int | None:
-        workload = self.workloads.get(f"{namespace}/{name}")
+        workload = self._workload_at(namespace, name)
         return workload.min_replicas if workload else None
 
     def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]:
-        """(ready replicas, wanted replicas) of the service's Deployment."""
-        workload = self.workloads.get(f"{namespace}/{name}")
+        """(ready replicas, wanted replicas) of the Deployment at ``namespace/name``."""
+        workload = self._workload_at(namespace, name)
         if workload is None or not workload.wanted:
             return 0, 0
         return self._ready(workload, self._seconds()), workload.wanted
