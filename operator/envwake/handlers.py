@@ -31,6 +31,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         prefix="envwake.dev", key="last-handled-configuration"
     )
     settings.posting.level = 20  # INFO and above become events
+    namespaces = list(memo.get("namespaces") or ())
+    if namespaces and not any(mark in n for n in namespaces for mark in "*?[!"):
+        # exact names only: nothing to discover, so no need to list and watch every
+        # namespace (which deploy/'s RBAC does not grant; Kopf would retry, refused)
+        settings.scanning.disabled = True
     try:  # every wake known before any reconcile: never a reset under an unseen wake
         await _runtime(memo).adopt(list(memo.get("namespaces") or ()))
     except Exception as exc:

@@ -190,8 +190,11 @@ class LocalStack:
         timing: StackTiming | None = None,
         kubernetes_api: KubernetesApi | None = None,
         drive_world: bool = False,
+        sandbox_flux: bool = True,
     ) -> None:
         self.environment = environment
+        # False: a real Flux and KEDA apply what is merged (tests/cluster), not the sandbox's
+        self.sandbox_flux = sandbox_flux
         # the world (schedules, Flux, KEDA) ticks by itself; or only at ``tick_world``
         self.drive_world = drive_world
         self.kubernetes_api = kubernetes_api
@@ -254,6 +257,11 @@ class LocalStack:
         if self.kubernetes_api is None:
             self._write_kubeconfig()  # for kubectl and envwake, pointing at the emulator
         assert self.credentials is not None
+        if not self.sandbox_flux:
+            if not self.drive_world:
+                world = asyncio.create_task(self._run_flux(), name="sandbox-schedules")
+                self._exits.push_async_callback(_cancel, world)
+            return
         repo = self.github.state.repositories[self.repository]
         self.flux = FluxKeda(
             self.environment,
@@ -305,15 +313,29 @@ class LocalStack:
             await asyncio.sleep(self.timing.flux_interval)
 
     def tick_world(self) -> None:
-        """One tick of the world: due EventBridge schedules fire, Flux, KEDA, the kubelet."""
-        assert self.flux is not None
+        """One tick of the world: due EventBridge schedules fire, Flux, KEDA, the kubelet
+        (the sandbox's, unless real ones run)."""
         for schedule, outcome in self.aws.fire_due(self.clock.now()):
             logger.info("EventBridge schedule %s fired: %s", schedule, outcome)
-        self.flux.tick()
+        if self.flux is not None:
+            self.flux.tick()
 
     def _write_kubeconfig(self) -> None:
         self.kubeconfig.write_text(self._kubeconfig_text(), encoding="utf-8")
         os.chmod(self.kubeconfig, 0o600)
+
+    def read_token(self) -> str:
+        """An installation token that may only read the repository's contents, as Flux
+        is given to fetch it from GitHub."""
+        assert self.credentials is not None
+        service = self.github.service
+        with service.state.lock:
+            app = service.state.apps[self.credentials.app_id]
+            token = service.issue_token(
+                app, self.credentials.installation_id, [self.repository.split("/")[1]],
+                {"contents": "read"},
+            )  # fmt: skip
+        return token.value
 
     def kubeconfig_with_token(self, path: Path, token: str) -> Path:
         """A kubeconfig for the emulator logged in with ``token`` (the operator's, as its
@@ -441,8 +463,19 @@ class OperatorProcess:
     """``envwake run`` on the stack as the process it is in production, telling time by
     the stack's clock shared at ``clock_file``; each incarnation logs to its own file."""
 
-    def __init__(self, stack: LocalStack, config_dir: Path, clock_file: Path) -> None:
+    def __init__(
+        self,
+        stack: LocalStack,
+        config_dir: Path,
+        clock_file: Path | None,
+        *,
+        kubeconfig: Path | None = None,
+        flags: tuple[str, ...] = (),
+    ) -> None:
+        """``clock_file``: the stack's shared clock, or None for real time; ``kubeconfig``:
+        how it logs in (default: the stack's, as the operator's ServiceAccount)."""
         self.stack, self.config_dir, self.clock_file = stack, config_dir, clock_file
+        self.kubeconfig, self.flags = kubeconfig, flags
         self.logs: list[Path] = []
         self.process: asyncio.subprocess.Process | None = None
         self.pid = 0  # the running incarnation's; 0 once it is killed or stopped
@@ -457,8 +490,8 @@ class OperatorProcess:
         log = self.stack.workdir / f"operator-{len(self.logs) + 1}.log"
         self.logs.append(log)
         (self.stack.workdir / "operator").mkdir(exist_ok=True)
-        kubeconfig = self.stack.kubeconfig
-        if self.stack.kubernetes_api is None:  # the emulator: log in as the operator
+        kubeconfig = self.kubeconfig or self.stack.kubeconfig
+        if self.kubeconfig is None and self.stack.kubernetes_api is None:  # log in as the operator
             kubeconfig = self.stack.kubeconfig_with_token(
                 self.stack.workdir / "operator-kubeconfig", OPERATOR_TOKEN
             )
@@ -466,7 +499,8 @@ class OperatorProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "envwake", "run",
                 "--config-dir", str(self.config_dir),
-                "--virtual-clock", str(self.clock_file),
+                *(("--virtual-clock", str(self.clock_file)) if self.clock_file else ()),
+                *self.flags,
                 env={
                     **os.environ,
                     "KUBECONFIG": str(kubeconfig),

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-__all__ = ["ApiServer", "assets", "free_port", "why_unavailable"]
+__all__ = ["ApiServer", "assets", "free_port", "why_unavailable", "write_tls"]
 
 ASSETS_VARIABLE = "KUBEBUILDER_ASSETS"
 DEFAULT_ASSETS = Path.home() / ".cache" / "envwake" / "envtest" / "k8s-1.34.4-etcd-3.6.4"
@@ -106,6 +106,19 @@ def _name(common: str, organization: str | None = None) -> x509.Name:
     if organization:
         parts.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
     return x509.Name(parts)
+
+
+def write_tls(directory: Path, common_name: str) -> None:
+    """A CA and a certificate it signed for 127.0.0.1, as ``ca.crt``, ``tls.crt`` and
+    ``tls.key`` (the layout cert-manager and KEDA use)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_name = _key(), _name(f"{common_name}-ca")
+    ca = _certificate(ca_name, ca_key, ca=True)
+    key = _key()
+    serving = _certificate(_name(common_name), key, (ca_name, ca_key), ip="127.0.0.1")
+    (directory / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (directory / "tls.crt").write_bytes(serving.public_bytes(serialization.Encoding.PEM))
+    (directory / "tls.key").write_bytes(_pem_key(key))
 
 
 @dataclass
@@ -217,6 +230,11 @@ class ApiServer:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError(f"kube-apiserver not ready in 90 s: {log.read_text()[-3000:]}")
+
+    @property
+    def processes(self) -> list[subprocess.Popen[bytes]]:
+        """etcd and kube-apiserver, while they run."""
+        return list(self._processes)
 
     @property
     def audit_log(self) -> Path:
@@ -390,6 +408,11 @@ _PLURALS = {
     "Deployment": "deployments",
     "Service": "services",
     "EnvironmentWake": "environmentwakes",
+    "Node": "nodes",
+    "Secret": "secrets",
+    "GitRepository": "gitrepositories",
+    "Kustomization": "kustomizations",
+    "ScaledObject": "scaledobjects",
 }
 
 

@@ -32,6 +32,7 @@ class OperatorSettings:
     metrics_port: int | None
     workdir: Path
     finished_ttl: float | None = 7 * 24 * 3600.0  # None: finished wakes stay
+    poll_interval: float = 10.0  # seconds between looks at CI, Flux and the cluster
     virtual_clock: Path | None = None  # the local stack's shared clock, for tests
 
 
@@ -104,6 +105,12 @@ def register(subparsers: Any) -> None:
         help="delete a finished wake this long after it finished, like 7d or 12h; 0 keeps "
         "them (its record stays in the events and pull requests) [ENVWAKE_FINISHED_TTL]",
     )
+    parser.add_argument(
+        "--poll-interval",
+        default=_env("ENVWAKE_POLL_INTERVAL", "10s"),
+        help="how often to look again at CI checks, Flux, the workloads and Aurora while "
+        "waiting for them, like 10s or 2s [ENVWAKE_POLL_INTERVAL]",
+    )
     parser.add_argument(  # the local stack's time, for tests that run the real process
         "--virtual-clock", default=_env("ENVWAKE_VIRTUAL_CLOCK"), help=argparse.SUPPRESS
     )
@@ -126,6 +133,14 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         ttl = parse_duration(str(args.finished_ttl)).total_seconds()
     except ValueError as exc:
         raise errors.EnvwakeError(f"--finished-ttl: {exc}") from None
+    try:
+        poll = parse_duration(str(args.poll_interval)).total_seconds()
+    except ValueError as exc:
+        raise errors.EnvwakeError(f"--poll-interval: {exc}") from None
+    if not 1 <= poll <= 300:
+        raise errors.EnvwakeError(
+            f"--poll-interval {args.poll_interval!r} must be between 1s and 5m"
+        )
     if args.virtual_clock and not Path(args.virtual_clock).is_file():
         raise errors.EnvwakeError(f"--virtual-clock {args.virtual_clock!r}: no such file")
     return OperatorSettings(
@@ -140,6 +155,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         metrics_port=int(port) if port is not None else None,
         workdir=Path(args.workdir) if args.workdir else Path(tempfile.gettempdir()),
         finished_ttl=ttl or None,
+        poll_interval=poll,
         virtual_clock=Path(args.virtual_clock) if args.virtual_clock else None,
     )
 
@@ -213,6 +229,9 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
     clock = VirtualClock.follow(settings.virtual_clock) if settings.virtual_clock else None
     sleep, monotonic = (clock.sleep, clock.monotonic) if clock else (time.sleep, time.monotonic)
 
+    poll = settings.poll_interval
+    waiting = Waiting(first=min(Waiting.first, poll), sleep=sleep, monotonic=monotonic)
+
     def reconciler(environment: Any) -> Reconciler:
         repository = environment.config.git.repository
         sessions = AwsSessions(
@@ -223,10 +242,10 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
             github=lambda: GitHubSession(credentials, repository, sleep=sleep, monotonic=monotonic),
             clone_url=clone_url(credentials.api_url, repository),
             workdir=settings.workdir,
-            clusters=AuroraClusters(sessions, waiting=Waiting(sleep=sleep, monotonic=monotonic)),
+            clusters=AuroraClusters(sessions, waiting=waiting),
             schedules=Schedules(sessions),
             cluster=KubernetesClusterView(api),
-            timing=Timing(sleep=sleep, monotonic=monotonic),
+            timing=Timing(poll=poll, sleep=sleep, monotonic=monotonic),
         )
         return Reconciler(environment, adapters)
 

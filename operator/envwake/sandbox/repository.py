@@ -19,12 +19,20 @@ STYLES = (
 
 
 def flux_files(environment: Environment, *, desired_replicas: int = 2) -> dict[str, str]:
-    """Path → text for every manifest the environment's config names."""
+    """Path → text for every manifest the environment's config names; the cron triggers
+    are the config's normal schedule, as KEDA would run it."""
     files: dict[str, str] = {"README.md": f"# {environment.name}: managed by Flux\n"}
+    config = environment.config
     for index, service in enumerate(environment.services):
         style = STYLES[index % len(STYLES)]
         so = scaled_object(
-            service.service_name, service.namespace, style=style, desired_replicas=desired_replicas
+            service.service_name,
+            service.namespace,
+            style=style,
+            desired_replicas=desired_replicas,
+            start=config.schedule.start,
+            end=config.schedule.end,
+            timezone=config.timezone,
         )
         files[service.manifest.scaled_object.path] = so
         if service.manifest.deployment is not None:

@@ -89,13 +89,22 @@ async def smart_http(request: web.Request) -> web.StreamResponse:
             headers[name.strip()] = value.strip()
     response = web.StreamResponse(status=status, headers=headers)
     await response.prepare(request)
-    sent = 0
+    sent, listening = 0, True
     while chunk := await process.stdout.read(65536):
-        sent += len(chunk)
-        await response.write(chunk)
+        if not listening:
+            continue  # (drained, so that git can finish)
+        try:
+            await response.write(chunk)
+            sent += len(chunk)
+        except ConnectionResetError:  # the client hung up: GitHub serves the next one alike
+            listening = False
     await process.wait()
     request.app[BYTES_SENT].append(sent)
-    await response.write_eof()
+    if listening:
+        # go-git (Flux's source-controller) closes once it has the pack, before the last
+        # chunk: that is a client done, not an error
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
     if write:
         with service.state.lock:
             service.after_push(repository, before)
