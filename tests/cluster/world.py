@@ -163,6 +163,7 @@ async def world(
     *,
     files: Mapping[str, str | None] = {},
     path: str = "./",
+    operate: bool = True,
 ) -> AsyncIterator[World]:
     """The environment of ``config_text`` on ``cluster``, applied by Flux and scaled to 0
     by KEDA (its normal schedule is closed), with ``envwake run`` operating it."""
@@ -222,7 +223,8 @@ async def world(
             kubeconfig=api.kubeconfig(workdir / "operator.kubeconfig", token=token),
             flags=("--poll-interval", "1s", "--namespace", f"{name}-wakes"),
         )
-        await operator.start()
+        if operate:
+            await operator.start()
         try:
             yield World(cluster, stack, environment, operator)
         finally:

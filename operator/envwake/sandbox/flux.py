@@ -199,10 +199,14 @@ class FluxKeda:
         try:
             built = self._build(revision)
         except ManifestError as exc:
-            self.ready = Condition(
-                "False",
-                "BuildFailed",
-                f"kustomize build failed: {exc}",
+            # as kustomize-controller 1.9 words it (tests/cluster): Ready False, and
+            # Reconciling left True while it retries
+            self.ready = Condition("False", "BuildFailed", str(exc))
+            self.reconciling = Condition(
+                "True",
+                "ProgressingWithRetry",
+                f"Building manifests for revision {self._revision(revision)} "
+                "with a timeout of 4m30s",
             )
             self._write_kustomization()
             return
@@ -241,7 +245,10 @@ class FluxKeda:
             if path.endswith((".yaml", ".yml")):
                 problem = self._parsed(blobs[path])[0]
                 if problem is not None:
-                    raise ManifestError(f"{path}: {problem}")
+                    raise ManifestError(
+                        f"failed to decode Kubernetes YAML from /tmp/kustomization-0/{path}: "
+                        f"MalformedYAMLError: {problem}"
+                    )
         built = {}
         for service in self.environment.services:
             path = service.manifest.scaled_object.path
@@ -323,7 +330,8 @@ class FluxKeda:
                     "deployments",
                     namespace,
                     f"{name}/status",
-                    {"status": {"readyReplicas": ready, "replicas": wanted}},
+                    # (absent at 0, as the controllers leave them: merge-patch null)
+                    {"status": {"readyReplicas": ready or None, "replicas": wanted or None}},
                 )
 
     # -- writing into a Kubernetes API -------------------------------------------------------
@@ -357,10 +365,11 @@ class FluxKeda:
             self._upsert("apps/v1", "deployments", namespace, deployment, spec=False)
 
     def _requested_at(self) -> str | None:
-        """The Kustomization's ``reconcile.fluxcd.io/requestedAt``, when Flux waits for its
-        interval (at interval 0 it looks at every tick anyway)."""
+        """The ``reconcile.fluxcd.io/requestedAt`` values of the GitRepository and the
+        Kustomization (read only when there is a new head to fetch: at interval 0 Flux
+        looks at every tick anyway, but still records the request it handled)."""
         kustomization = self.environment.config.flux.kustomization
-        if not self.interval or kustomization is None:
+        if kustomization is None:
             return None
         if not self.kubernetes_url:
             return self._requested_in_process
@@ -415,7 +424,8 @@ class FluxKeda:
                 "status": {
                     "lastAppliedRevision": status.last_applied,
                     "lastAttemptedRevision": status.last_attempted,
-                    "lastHandledReconcileAt": self.handled_request,
+                    # (real Flux: the Kustomization's own requestedAt value it acted on)
+                    "lastHandledReconcileAt": (self.handled_request or "").split("|")[-1] or None,
                     "conditions": [
                         {
                             "type": kind,
