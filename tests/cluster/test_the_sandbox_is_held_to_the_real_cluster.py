@@ -55,8 +55,10 @@ async def test_real_flux_and_the_controllers_write_the_golden_shapes(real_cluste
         ask_flux(w, "asked-again")
         failed = eventually(
             lambda: cluster.kustomization(w.name),
-            lambda k: k.get("status", {}).get("lastAttemptedRevision", "").endswith(broken)
-            and conditions(k)["Ready"][0] == "False",
+            lambda k: (
+                k.get("status", {}).get("lastAttemptedRevision", "").endswith(broken)
+                and conditions(k)["Ready"][0] == "False"
+            ),
             within=30,
             what="Flux failed on the broken manifest",
         )
