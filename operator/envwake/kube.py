@@ -215,18 +215,16 @@ class KubernetesClusterView:
         value = (obj.get("spec") or {}).get("minReplicaCount")
         return value if isinstance(value, int) else 0  # absent: KEDA's default
 
+    def scaled_object_ready(self, namespace: str, name: str) -> Condition | None:
+        obj = self._custom("keda.sh", "v1alpha1", "scaledobjects", namespace, name)
+        return _conditions(obj).get("Ready") if obj is not None else None
+
     def kustomization(self, namespace: str, name: str) -> FluxStatus | None:
         obj = self._custom("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", namespace, name)
         if obj is None:
             return None
         status = obj.get("status") or {}
-        conditions = {
-            str(c.get("type")): Condition(
-                str(c.get("status", "Unknown")), str(c.get("reason", "")), str(c.get("message", ""))
-            )
-            for c in status.get("conditions") or []
-            if isinstance(c, dict)
-        }
+        conditions = _conditions(obj)
         return FluxStatus(
             status.get("lastAppliedRevision") or None,
             status.get("lastAttemptedRevision") or None,
@@ -268,3 +266,14 @@ class KubernetesClusterView:
         wanted = int(deployment.spec.replicas or 0) if deployment.spec else 0
         ready = int(deployment.status.ready_replicas or 0) if deployment.status else 0
         return ready, wanted
+
+
+def _conditions(obj: Mapping[str, Any]) -> dict[str, Condition]:
+    """An object's ``status.conditions`` by type."""
+    return {
+        str(c.get("type")): Condition(
+            str(c.get("status", "Unknown")), str(c.get("reason", "")), str(c.get("message", ""))
+        )
+        for c in (obj.get("status") or {}).get("conditions") or []
+        if isinstance(c, dict)
+    }

@@ -154,3 +154,47 @@ async def test_a_wake_through_a_kustomize_overlay_that_renames_everything(real_c
             assert (
                 cluster.scaled_object("rcov-dev", f"dev-{service}")["spec"]["minReplicaCount"] == 2
             )
+
+
+TYPO = """apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata:
+  name: web
+  namespace: rckeda-apps
+spec:
+  scaleTargetRef:
+    name: wbe
+  minReplicaCount: 0
+  maxReplicaCount: 10
+  triggers:
+    - type: cron
+      metadata: {timezone: UTC, start: "0 3 1 1 *", end: "0 4 1 1 *", desiredReplicas: "2"}
+"""
+
+
+async def test_keda_that_cannot_scale_a_service_is_told_in_its_own_words(real_cluster, tmp_path):
+    """web's ScaledObject names a Deployment that does not exist: KEDA says so, web's
+    own Deployment stays at the API's default of one pod, and the wake does not become
+    Awake on that one pod: its status carries KEDA's words."""
+    text = environment_yaml(
+        "rckeda", reset_slot=next_minute(datetime.now(UTC) + timedelta(hours=1)), cluster=False
+    )
+    files = {"apps/web/scaledobject.yaml": TYPO}
+    async with world(
+        real_cluster, tmp_path, text, files=files, settle=False, flags=("--ready-timeout", "15s")
+    ) as w:
+        w.create_wake("typo", {"startAt": now()})
+
+        def told() -> str:
+            status = w.wake("typo").get("status") or {}
+            assert status.get("phase") != "Awake", status
+            return " ".join(str(c.get("message", "")) for c in status.get("conditions") or [])
+
+        said = await asyncio.to_thread(
+            eventually, told, lambda text: "KEDA cannot scale" in text, within=90,
+            what="the wake told KEDA's refusal",
+        )  # fmt: skip
+        keda = conditions(w.cluster.scaled_object(w.namespace, "web"))["Ready"]
+        assert keda[0] == "False", keda
+        assert f"KEDA cannot scale rckeda-apps/web ({keda[1]}): {keda[2]}" in said, said
+        assert w.cluster.ready_pods(w.namespace, "web") == 1  # the API's default, unscaled

@@ -164,9 +164,13 @@ async def world(
     files: Mapping[str, str | None] = {},
     path: str = "./",
     operate: bool = True,
+    settle: bool = True,
+    flags: tuple[str, ...] = (),
 ) -> AsyncIterator[World]:
     """The environment of ``config_text`` on ``cluster``, applied by Flux and scaled to 0
-    by KEDA (its normal schedule is closed), with ``envwake run`` operating it."""
+    by KEDA (its normal schedule is closed; unless not ``settle``: KEDA may not manage
+    every service), with ``envwake run`` operating it (unless not ``operate``; with more
+    ``flags``)."""
     config_dir = workdir / "config"
     config_dir.mkdir(parents=True)
     (config_dir / "env.yaml").write_text(config_text)
@@ -206,7 +210,7 @@ async def world(
             within=60,
             what=f"Flux applied {name}'s repository",
         )
-        for service in environment.services:  # KEDA holds them at 0: the window is closed
+        for service in environment.services if settle else ():  # KEDA holds them at 0
             where, called = environment.config.flux.overlay.in_cluster(
                 service.namespace, service.service_name
             )
@@ -221,7 +225,7 @@ async def world(
             config_dir,
             None,
             kubeconfig=api.kubeconfig(workdir / "operator.kubeconfig", token=token),
-            flags=("--poll-interval", "1s", "--namespace", f"{name}-wakes"),
+            flags=("--poll-interval", "1s", "--namespace", f"{name}-wakes", *flags),
         )
         if operate:
             await operator.start()

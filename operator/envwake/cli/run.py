@@ -33,6 +33,7 @@ class OperatorSettings:
     workdir: Path
     finished_ttl: float | None = 7 * 24 * 3600.0  # None: finished wakes stay
     poll_interval: float = 10.0  # seconds between looks at CI, Flux and the cluster
+    ready_timeout: float = 15 * 60.0  # seconds for a wave's pods to be ready once applied
     virtual_clock: Path | None = None  # the local stack's shared clock, for tests
 
 
@@ -111,6 +112,12 @@ def register(subparsers: Any) -> None:
         help="how often to look again at CI checks, Flux, the workloads and Aurora while "
         "waiting for them, like 10s or 2s [ENVWAKE_POLL_INTERVAL]",
     )
+    parser.add_argument(
+        "--ready-timeout",
+        default=_env("ENVWAKE_READY_TIMEOUT", "15m"),
+        help="how long a wave's pods may take to be ready once Flux applied it, like 15m "
+        "[ENVWAKE_READY_TIMEOUT]",
+    )
     parser.add_argument(  # the local stack's time, for tests that run the real process
         "--virtual-clock", default=_env("ENVWAKE_VIRTUAL_CLOCK"), help=argparse.SUPPRESS
     )
@@ -141,6 +148,12 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         raise errors.EnvwakeError(
             f"--poll-interval {args.poll_interval!r} must be between 1s and 5m"
         )
+    try:
+        ready_timeout = parse_duration(str(args.ready_timeout)).total_seconds()
+    except ValueError as exc:
+        raise errors.EnvwakeError(f"--ready-timeout: {exc}") from None
+    if ready_timeout < 1:
+        raise errors.EnvwakeError(f"--ready-timeout {args.ready_timeout!r} must be at least 1s")
     if args.virtual_clock and not Path(args.virtual_clock).is_file():
         raise errors.EnvwakeError(f"--virtual-clock {args.virtual_clock!r}: no such file")
     return OperatorSettings(
@@ -156,6 +169,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         workdir=Path(args.workdir) if args.workdir else Path(tempfile.gettempdir()),
         finished_ttl=ttl or None,
         poll_interval=poll,
+        ready_timeout=ready_timeout,
         virtual_clock=Path(args.virtual_clock) if args.virtual_clock else None,
     )
 
@@ -246,6 +260,7 @@ def _operate(settings: OperatorSettings, environments: dict[str, Any], credentia
             schedules=Schedules(sessions),
             cluster=KubernetesClusterView(api),
             timing=Timing(poll=poll, sleep=sleep, monotonic=monotonic),
+            ready_timeout=settings.ready_timeout,
         )
         return Reconciler(environment, adapters)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from envwake.model.cluster import FluxStatus
+from envwake.model.cluster import Condition, FluxStatus
 
 __all__ = ["ClusterView"]
 
@@ -18,6 +18,11 @@ class ClusterView(Protocol):
 
     def scaled_object_min(self, namespace: str, name: str) -> int | None:
         """``spec.minReplicaCount`` (absent: 0, KEDA's default); None: no such object."""
+        ...
+
+    def scaled_object_ready(self, namespace: str, name: str) -> Condition | None:
+        """KEDA's ``Ready`` condition of the ScaledObject (False: KEDA cannot scale it,
+        say its scale target is missing); None before KEDA wrote one, or no such object."""
         ...
 
     def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]:

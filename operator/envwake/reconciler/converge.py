@@ -84,6 +84,10 @@ class Adapters:
     timing: Timing = field(default_factory=Timing)
     sync_timeout: float = 600.0
     ready_timeout: float = 900.0
+    # How long KEDA may say it cannot scale a service (its ScaledObject not Ready) before
+    # envwake stops waiting for the pods and says so in KEDA's words: KEDA can say it for
+    # a moment while Flux is still applying the Deployment.
+    keda_grace: float = 60.0
     # Called with each step's reason as it happens (tests stop the operator here).
     checkpoint: Callable[[str], None] = field(default=lambda reason: None)
 
@@ -736,18 +740,40 @@ class Reconciler:
             timing.sleep(timing.poll)
         if not ready:
             return
-        deadline = timing.monotonic() + self.adapters.ready_timeout
+        began = timing.monotonic()
+        deadline = began + self.adapters.ready_timeout
+        refused_since: dict[str, float] = {}  # KEDA said it cannot scale it, since
         while True:
-            waiting = []
+            waiting, refusals = [], []
             for service in wave.services:
-                ready_now, wanted = view.deployment_ready(*self._in_cluster(service))
-                if ready_now < max(wanted, 1):
-                    waiting.append(service.key)
+                where = self._in_cluster(service)
+                ready_now, wanted = view.deployment_ready(*where)
+                # all the pods KEDA was asked for, and the rollout done
+                if ready_now >= max(wanted, wave.targets[service.key] or 0, 1):
+                    refused_since.pop(service.key, None)
+                    continue
+                waiting.append(service.key)
+                keda = view.scaled_object_ready(*where)
+                if keda is not None and keda.status == "False":
+                    since = refused_since.setdefault(service.key, timing.monotonic())
+                    refusals.append(
+                        (
+                            since,
+                            f"KEDA cannot scale {'/'.join(where)} ({keda.reason}): {keda.message}",
+                        )
+                    )
+                else:
+                    refused_since.pop(service.key, None)
             if not waiting:
                 break
-            if timing.monotonic() >= deadline:
+            now = timing.monotonic()
+            said = "; ".join(words for _, words in refusals)
+            if now >= deadline or any(
+                now - since >= self.adapters.keda_grace for since, _ in refusals
+            ):
                 raise errors.ServicesNotReady(
-                    f"{', '.join(waiting)} not ready within {self.adapters.ready_timeout:.0f}s"
+                    f"{', '.join(waiting)} not ready after {now - began:.0f}s"
+                    + (f": {said}" if said else "")
                 )
             timing.sleep(timing.poll)
         if delivery.status == "merged":

@@ -495,6 +495,16 @@ class FluxKeda:
         workload = self._workload_at(namespace, name)
         return workload.min_replicas if workload else None
 
+    def scaled_object_ready(self, namespace: str, name: str) -> Condition | None:
+        """KEDA's Ready condition: the sandbox's scale targets always exist."""
+        if self._workload_at(namespace, name) is None:
+            return None
+        return Condition(
+            "True",
+            "ScaledObjectReady",
+            "ScaledObject is defined correctly and is ready for scaling",
+        )
+
     def deployment_ready(self, namespace: str, name: str) -> tuple[int, int]:
         """(ready replicas, wanted replicas) of the Deployment at ``namespace/name``."""
         workload = self._workload_at(namespace, name)
