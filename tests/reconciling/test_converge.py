@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from envwake.model.cluster import Condition
 from envwake.model.environment import FluxSettings, KustomizationRef
 from envwake.planning import DesiredState
 from envwake.reconciler import Reconciler
@@ -240,3 +241,18 @@ def test_a_stuck_flux_times_out_naming_the_kustomization(stack):
     assert report.failure.reason == "SyncTimedOut"
     assert "Kustomization flux-system/apps has not applied" in str(report.failure)
     assert report.failure.transient
+
+
+def test_keda_refusing_to_scale_a_service_ends_the_wait_in_its_own_words(stack):
+    """As the cluster tier shows on the real KEDA (a scaleTargetRef naming no
+    Deployment): after keda_grace of KEDA saying so, not at the ready timeout."""
+    words = "ScaledObject doesn't have correct scaleTargetRef specification"
+    stack.flux.cannot_scale["shop/web"] = Condition("False", "ScaledObjectCheckFailed", words)
+    began = stack.time.now
+    report = stack.converge(SATURDAY, now="2026-11-28 10:00")
+    assert report.failure is not None
+    assert report.failure.reason == "ServicesNotReady"
+    assert report.failure.transient
+    assert f"KEDA cannot scale shop/web (ScaledObjectCheckFailed): {words}" in str(report.failure)
+    adapters = stack.reconciler.adapters
+    assert stack.time.now - began < adapters.ready_timeout  # the grace, not the timeout

@@ -127,6 +127,9 @@ class FluxKeda:
         self._blobs: dict[str, tuple[str | None, str, list[Any]]] = {}  # parsed, by blob id
         self._reported: dict[str, tuple[int, int]] = {}  # Deployment readiness last written
         self._settled = False  # the first tick finds pods up that would have been up already
+        # service key → KEDA's Ready=False condition, while KEDA cannot scale it (say its
+        # scaleTargetRef names no Deployment): its replicas are left as they are
+        self.cannot_scale: dict[str, Condition] = {}
 
     # -- Flux ------------------------------------------------------------------------------
 
@@ -296,7 +299,9 @@ class FluxKeda:
         self.sync()
         now = self._seconds()
         wall = self.wall() if self.wall else None
-        for workload in self.workloads.values():
+        for key, workload in self.workloads.items():
+            if key in self.cannot_scale:
+                continue
             active = wall is not None and any(
                 self._trigger_active(trigger, wall) for trigger in workload.triggers
             )
@@ -496,7 +501,10 @@ class FluxKeda:
         return workload.min_replicas if workload else None
 
     def scaled_object_ready(self, namespace: str, name: str) -> Condition | None:
-        """KEDA's Ready condition: the sandbox's scale targets always exist."""
+        """KEDA's Ready condition (False while told it ``cannot_scale`` the service)."""
+        for service in self.environment.services:
+            if self._in_cluster(service) == (namespace, name) and service.key in self.cannot_scale:
+                return self.cannot_scale[service.key]
         if self._workload_at(namespace, name) is None:
             return None
         return Condition(
