@@ -69,12 +69,24 @@ typecheck: $(ENVWAKE)
 	$(VENV)/bin/mypy
 
 # The suite runs on every core up to four (pytest-xdist; each worker starts its own
-# envtest API server). The cluster tier's tests are one xdist group, so one worker
-# starts the one real cluster (loadgroup). PYTEST_WORKERS=0 runs it in one process.
+# envtest API server). The cluster tier (tests/cluster) runs beside it in a pytest
+# process of its own: its tests share one real cluster and mostly wait on it in real
+# time, so they overlap the rest instead of following it. Its report comes last.
+# PYTEST_WORKERS=0 runs everything in one process, for debugging.
 PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, os.cpu_count() or 1))')
 
 unit: $(ENVWAKE) envtest-assets cluster-assets
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	@if [ "$(PYTEST_WORKERS)" = "0" ]; then \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS); \
+	else \
+	  log="$$(mktemp "$${TMPDIR:-/tmp}/envwake-cluster-tier.XXXXXX")"; \
+	  $(VENV)/bin/pytest -p no:cacheprovider tests/cluster $(PYTEST_ARGS) >"$$log" 2>&1 & tier=$$!; \
+	  status=0; \
+	  $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal --ignore=tests/cluster $(PYTEST_ARGS) || status=$$?; \
+	  wait $$tier || status=$$?; \
+	  echo "--- the cluster tier (tests/cluster), run beside the rest:"; cat "$$log"; rm -f "$$log"; \
+	  exit $$status; \
+	fi
 
 envtest-assets:
 	@if [ -x "$(KUBEBUILDER_ASSETS)/kube-apiserver" ] && [ -x "$(KUBEBUILDER_ASSETS)/etcd" ]; then \

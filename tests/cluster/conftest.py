@@ -1,8 +1,9 @@
 """The cluster tier: one real GitOps cluster (tests/cluster/cluster.py) for the session.
 
 Skipped where its programs are missing; a failure when ENVWAKE_REQUIRE_CLUSTER=1 (CI).
-Every test here runs on one pytest-xdist worker (the group ``cluster``), so the session
-starts one cluster, not one per worker.
+``make test`` runs this folder in a pytest process of its own, beside the rest; run
+with xdist (``--dist loadgroup``), its tests stay on one worker (the group ``cluster``),
+so a session starts one cluster, not one per worker.
 """
 
 from __future__ import annotations

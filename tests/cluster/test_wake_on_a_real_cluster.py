@@ -22,15 +22,17 @@ async def test_a_wake_on_real_flux_and_keda_while_the_team_merges(real_cluster, 
     """Starting → Awake with every pod Ready through KEDA, the stop → Asleep with the
     Deployments at 0 through KEDA, then the reset; and a teammate merges to the base
     branch right after each of envwake's merges, so Flux applies descendants of them."""
-    reset = next_minute(datetime.now(UTC) + timedelta(seconds=80))
+    # the reset slot, HH:MM, at least 45 s away: time to wake (about 20 s) and to stop
+    reset = next_minute(datetime.now(UTC) + timedelta(seconds=45))
     async with world(real_cluster, tmp_path, environment_yaml("rc", reset_slot=reset)) as w:
         cluster, api, ns = w.cluster, w.cluster.api, w.namespace
         mark = api.audit_mark()
         github, repository = w.stack.github, w.stack.repository
-        merged, theirs = [], []
+        merged, theirs, merged_at = [], [], []
 
         def a_teammate_merges_right_after(method: str, path: str, status: int) -> None:
             if method == "PUT" and path.endswith("/merge") and status == 200:
+                merged_at.append(datetime.now(UTC))
                 merged.append(w.base_head())
                 theirs.append(
                     github.service.push_to_base(
@@ -59,6 +61,8 @@ async def test_a_wake_on_real_flux_and_keda_while_the_team_merges(real_cluster, 
         # handled last is the one envwake made after its last merge
         assert flux["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"] == merged[-1]
         assert flux["status"]["lastHandledReconcileAt"] == merged[-1]
+        reconciled = datetime.fromisoformat(flux["status"]["history"][0]["lastReconciled"])
+        assert reconciled - merged_at[-1] < timedelta(seconds=10), (reconciled, merged_at)
         assert w.stack.cluster_states() == {"rc-db": "available"}
 
         w.patch_wake("night", {"stopAt": later(2)})
@@ -181,7 +185,7 @@ async def test_keda_that_cannot_scale_a_service_is_told_in_its_own_words(real_cl
     )
     files = {"apps/web/scaledobject.yaml": TYPO}
     async with world(
-        real_cluster, tmp_path, text, files=files, settle=False, flags=("--ready-timeout", "15s")
+        real_cluster, tmp_path, text, files=files, settle=False, flags=("--ready-timeout", "10s")
     ) as w:
         w.create_wake("typo", {"startAt": now()})
 

@@ -98,12 +98,15 @@ def _firings(expression: str, since: datetime, until: datetime, timezone: tzinfo
                 last = instant
         if last is not None and wall < wall_of(last) - spare:
             break
-    found = {last}
+    found, latest = {last}, last
     forward = croniter(expression, wall_of(last) - spare)
     while True:
         wall = forward.get_next(datetime)
-        found.update(i for i in _instants(wall, timezone) if i > last)
-        if wall > wall_of(until) + spare and max(found) > until:
+        for instant in _instants(wall, timezone):
+            if instant > last:
+                found.add(instant)
+                latest = max(latest, instant)
+        if wall > wall_of(until) + spare and latest > until:
             break
     ordered = sorted(found)
     first_after = next(n for n, instant in enumerate(ordered) if instant > until)
@@ -112,5 +115,5 @@ def _firings(expression: str, since: datetime, until: datetime, timezone: tzinfo
 
 def contains(windows: list[Interval], instant: datetime) -> bool:
     """Whether ``instant`` is inside one of the sorted, disjoint ``windows``."""
-    index = bisect.bisect_right([w.start for w in windows], instant) - 1
+    index = bisect.bisect_right(windows, instant, key=lambda w: w.start) - 1
     return index >= 0 and instant in windows[index]
