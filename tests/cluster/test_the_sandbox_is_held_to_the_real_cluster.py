@@ -39,9 +39,15 @@ async def test_real_flux_and_the_controllers_write_the_golden_shapes(real_cluste
     seen = {}
     async with world(real_cluster, tmp_path, text, operate=False) as w:
         cluster, service = w.cluster, w.stack.github.service
-        seen["deployment at 0"] = deployment_shape(
-            cluster.deployment(w.namespace, "api").get("status") or {}
+        # KEDA set spec.replicas to 0 (the world waits for that); the status follows once
+        # the pods are gone: then it says no replicas, as 0 or by leaving them out
+        settled = eventually(
+            lambda: cluster.deployment(w.namespace, "api").get("status") or {},
+            lambda status: not status.get("replicas") and not status.get("readyReplicas"),
+            within=30,
+            what="the Deployment's status at 0",
         )
+        seen["deployment at 0"] = deployment_shape(settled)
         head = service.push_to_base(w.stack.repository, {"docs/a.md": "a\n"}, "docs")
         ask_flux(w, head)
         applied = eventually(

@@ -85,12 +85,19 @@ async def test_a_wake_on_real_flux_and_keda_while_the_team_merges(real_cluster, 
         reasons = [reason for reason, _ in w.events("night")]
         assert reasons.index("Awake") < reasons.index("Asleep") < reasons.index("Reset"), reasons
 
+        requests = api.requests_by(OPERATOR, since=mark)
         refused = [
-            (r["verb"], r["requestURI"])
-            for r in api.requests_by(OPERATOR, since=mark)
-            if r["responseStatus"]["code"] == 403
+            (r["verb"], r["requestURI"]) for r in requests if r["responseStatus"]["code"] == 403
         ]
         assert refused == []
+        # the reconcile requests, made as deploy/'s ServiceAccount and granted
+        asked = {
+            r["objectRef"]["resource"]
+            for r in requests
+            if r["verb"] == "patch" and r["responseStatus"]["code"] == 200
+            and r["objectRef"].get("apiGroup", "").endswith("toolkit.fluxcd.io")
+        }  # fmt: skip
+        assert asked == {"gitrepositories", "kustomizations"}
 
 
 async def test_flux_failing_to_apply_is_told_in_the_wake_status(real_cluster, tmp_path):
