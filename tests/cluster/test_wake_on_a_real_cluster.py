@@ -22,8 +22,9 @@ async def test_a_wake_on_real_flux_and_keda_while_the_team_merges(real_cluster, 
     """Starting → Awake with every pod Ready through KEDA, the stop → Asleep with the
     Deployments at 0 through KEDA, then the reset; and a teammate merges to the base
     branch right after each of envwake's merges, so Flux applies descendants of them."""
-    # the reset slot, HH:MM, at least 45 s away: time to wake (about 20 s) and to stop
-    reset = next_minute(datetime.now(UTC) + timedelta(seconds=45))
+    # the reset slot, HH:MM, at least 90 s away: time to set up, wake (about 20 s) and stop
+    # on a loaded machine (the tier runs beside the rest of the suite, which takes longer)
+    reset = next_minute(datetime.now(UTC) + timedelta(seconds=90))
     async with world(real_cluster, tmp_path, environment_yaml("rc", reset_slot=reset)) as w:
         cluster, api, ns = w.cluster, w.cluster.api, w.namespace
         mark = api.audit_mark()
