@@ -100,6 +100,23 @@ async def test_a_wake_on_real_flux_and_keda_while_the_team_merges(real_cluster, 
         }  # fmt: skip
         assert asked == {"gitrepositories", "kustomizations"}
 
+        # the second night on the same stack: woken again, then the wake deleted while
+        # awake; envwake puts everything back before its finalizer lets the wake go
+        w.create_wake("again", {"startAt": now()})
+        await asyncio.to_thread(w.wake_until, "again", "Awake", within=120)
+        for service in SERVICES:
+            assert cluster.ready_pods(ns, service) == DESIRED, cluster.deployment(ns, service)
+        assert w.stack.cluster_states() == {"rc-db": "available"}
+        w.delete_wake("again")
+        await asyncio.to_thread(
+            eventually, lambda: w.wake("again"), lambda wake: wake == {}, within=120,
+            what="the deleted wake let go once the environment is back",
+        )  # fmt: skip
+        for service in SERVICES:
+            assert cluster.deployment(ns, service)["spec"]["replicas"] == 0
+        assert w.stack.cluster_states() == {"rc-db": "stopped"}
+        assert w.stack.schedules_as_configured()
+
 
 async def test_flux_failing_to_apply_is_told_in_the_wake_status(real_cluster, tmp_path):
     """Someone else merged a manifest Flux cannot build; envwake's merge brings Flux to

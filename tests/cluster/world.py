@@ -119,6 +119,12 @@ class World:
         )
         assert code == 200, answer
 
+    def delete_wake(self, wake: str) -> None:
+        code, answer = self.cluster.api.request(
+            "DELETE", f"/apis/envwake.dev/v1alpha1/namespaces/{self.wakes}/environmentwakes/{wake}"
+        )
+        assert code == 200, answer
+
     def wake(self, wake: str) -> dict[str, Any]:
         return self.cluster.get(
             f"/apis/envwake.dev/v1alpha1/namespaces/{self.wakes}/environmentwakes/{wake}"

@@ -490,11 +490,16 @@ class FluxKeda:
             service.namespace, service.service_name
         )
 
-    def _workload_at(self, namespace: str, name: str) -> Workload | None:
+    def _key_at(self, namespace: str, name: str) -> str | None:
+        """The key of the service the cluster has at ``namespace/name``."""
         for service in self.environment.services:
             if self._in_cluster(service) == (namespace, name):
-                return self.workloads.get(service.key)
+                return service.key
         return None
+
+    def _workload_at(self, namespace: str, name: str) -> Workload | None:
+        key = self._key_at(namespace, name)
+        return self.workloads.get(key) if key else None
 
     def scaled_object_min(self, namespace: str, name: str) -> int | None:
         workload = self._workload_at(namespace, name)
@@ -502,10 +507,10 @@ class FluxKeda:
 
     def scaled_object_ready(self, namespace: str, name: str) -> Condition | None:
         """KEDA's Ready condition (False while told it ``cannot_scale`` the service)."""
-        for service in self.environment.services:
-            if self._in_cluster(service) == (namespace, name) and service.key in self.cannot_scale:
-                return self.cannot_scale[service.key]
-        if self._workload_at(namespace, name) is None:
+        key = self._key_at(namespace, name)
+        if key in self.cannot_scale:
+            return self.cannot_scale[key]
+        if key is None or key not in self.workloads:
             return None
         return Condition(
             "True",
